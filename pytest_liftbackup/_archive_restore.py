@@ -1,0 +1,119 @@
+"""Custom, directory and tar archives go through pg_restore from the chosen binaries."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from ._binaries import PgBinaries
+from ._dumpfile import DumpInfo, _decompressor
+from ._errors import RestoreError
+from ._janitor import pg_env
+from ._roles import roles_in
+from ._sqlscript import SqlScript, Statement
+
+_TOC_ENTRY = re.compile(r"from TOC entry (\d+); \d+ \d+ (.+)$")
+_ERROR = re.compile(r"^pg_restore: error: (.*)$")
+_PROCESSING = re.compile(r"^pg_restore: (creating|processing data for|processing item|executing) (.*)$")
+
+
+def _run(binaries: PgBinaries, args: list[str], env: dict[str, str] | None = None,
+         timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(binaries.tool("pg_restore")), *args], capture_output=True, env=full_env,
+                          timeout=timeout, check=False)
+
+
+def readable_archive(info: DumpInfo, workdir: Path) -> Path:
+    """A path pg_restore can read: the dump itself, or an unpacked/decompressed copy under `workdir`."""
+    outer = info.extras.get("outer", "none")
+    if info.format == "directory (in tarball)":
+        return _unwrap_directory(info, workdir)
+    if outer == "none":
+        return info.path
+    target = workdir / (info.id + (".tar" if info.format == "tar" else ".dump"))
+    try:
+        with _decompressor(info.path, outer) as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+    except Exception as exc:
+        raise RestoreError(f"{info.path}: the {outer} data is corrupt or cut short ({exc}); "
+                           "the backup is damaged, take a new one") from None
+    return target
+
+
+def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
+    """Unpack the wrapped directory dump; an untrusted tarball may only write regular files below it."""
+    toc_member = Path(info.extras["toc_member"])
+    top = toc_member.parent.name
+    target = workdir / f"{info.id}.unpacked"
+    target.mkdir()
+    try:
+        with _decompressor(info.path, info.extras.get("outer", "none")) as stream, \
+                tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                parts = Path(member.name).parts
+                if not member.isfile() or len(parts) != 2 or parts[0] != top or parts[1] in ("..", "."):
+                    continue  # links, devices, nested or escaping paths: never written
+                source = tar.extractfile(member)
+                assert source is not None
+                with open(target / parts[1], "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise RestoreError(f"{info.path}: the tarball is corrupt or cut short ({exc}); take a new backup") from None
+    return target
+
+
+def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
+    """(message, TOC entry, statement) from pg_restore's --verbose stderr."""
+    text = stderr.decode("utf-8", "replace")
+    message = entry = statement = ""
+    last_step = ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if m := _PROCESSING.match(line):
+            last_step = f"{m.group(1)} {m.group(2)}"
+        elif m := _TOC_ENTRY.search(line):
+            entry = f"TOC entry {m.group(1)}: {m.group(2)}"
+        elif (m := _ERROR.match(line)) and not message:
+            message = m.group(1)
+        elif line.startswith("Command was:") and not statement:
+            statement = "\n".join([line[len("Command was:"):].strip(), *lines[i + 1 : i + 4]]).strip()
+    if not entry and last_step:
+        entry = f"while {last_step}"
+    if not message:
+        message = text.strip().splitlines()[-1] if text.strip() else "pg_restore failed without a message"
+    return message, entry, statement
+
+
+def check_and_roles(info: DumpInfo, archive: Path, binaries: PgBinaries) -> set[str]:
+    """Read the archive's table of contents (proving it readable) and the roles its schema names."""
+    done = _run(binaries, ["--schema-only", "-f", "-", str(archive)], timeout=600)
+    if done.returncode != 0:
+        message, entry, _ = _stderr_summary(done.stderr)
+        raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
+    roles: set[str] = set()
+    for event in SqlScript(io.BytesIO(done.stdout)):
+        if isinstance(event, Statement):
+            roles |= roles_in(event)
+    return roles
+
+
+def restore(info: DumpInfo, archive: Path, binaries: PgBinaries, conninfo: dict[str, str], *,
+            restores_ownership: bool, jobs: int = 1) -> None:
+    args = ["--exit-on-error", "--verbose", "--no-password"]
+    if not restores_ownership:
+        args += ["--no-owner", "--no-privileges"]
+    if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
+        args.append(f"--jobs={jobs}")
+    args += ["--dbname", conninfo["dbname"], str(archive)]
+    env = pg_env({k: v for k, v in conninfo.items() if k != "dbname"})
+    done = _run(binaries, args, env)
+    if done.returncode != 0:
+        message, entry, statement = _stderr_summary(done.stderr)
+        raise RestoreError(f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
+                           location=entry, statement=statement)

@@ -1,0 +1,61 @@
+"""The restore as a pytest item: `DUMPNAME::restore` passes or fails with the restore's own message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._errors import LiftbackupError
+
+if TYPE_CHECKING:
+    from ._dumpfile import DumpInfo
+    from ._session import LiftbackupSession
+
+SESSION_KEY = pytest.StashKey["LiftbackupSession"]()
+
+
+class RestoreFailed(LiftbackupError):
+    pass
+
+
+class DumpCollector(pytest.Collector):
+    """One dump: its restore item now, its checks later."""
+
+    def __init__(self, *, dump: DumpInfo, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dump = dump
+
+    def collect(self) -> list[pytest.Item]:
+        return [RestoreItem.from_parent(self, name="restore", dump=self.dump)]
+
+
+class RestoreItem(pytest.Item):
+    def __init__(self, *, dump: DumpInfo, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dump = dump
+
+    def runtest(self) -> None:
+        outcome = self.config.stash[SESSION_KEY].outcome(self.dump.id)
+        if not outcome.ok:
+            raise RestoreFailed(outcome.error_text())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, LiftbackupError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.dump.path, None, f"{self.dump.name}::restore"
+
+
+def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:
+    items: list[pytest.Item] = []
+    names = [d.name for d in state.dumps]
+    for dump in state.dumps:
+        nodeid = dump.name if names.count(dump.name) == 1 else dump.id
+        collector = DumpCollector.from_parent(session, name=nodeid, nodeid=nodeid, dump=dump)
+        for item in collector.collect():
+            state.item_dumps[item.nodeid] = dump.id
+            items.append(item)
+    return items

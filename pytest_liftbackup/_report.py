@@ -1,0 +1,76 @@
+"""What the run prints: the header (which dumps, from where) and a summary per dump."""
+
+from __future__ import annotations
+
+from ._restore import RestoreOutcome
+from ._session import LiftbackupSession
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def header_lines(state: LiftbackupSession) -> list[str]:
+    settings = state.settings
+    lines = [f"liftbackup: {len(state.dumps)} dump(s) from {settings.dumps_source}"]
+    for dump in state.dumps:
+        lines.append(
+            f"  {dump.path} [{dump.how}]: {dump.format}"
+            f"{'' if dump.compression in ('none', dump.format) else ', ' + dump.compression}, "
+            f"{human_size(dump.size)}, pg_dump {dump.pg_dump_version or '?'}, "
+            f"server {dump.server_version or '?'}"
+        )
+    if settings.dsn:
+        lines.append(f"liftbackup: server: existing, from {settings.dsn_source}")
+    else:
+        lines.append("liftbackup: server: throwaway, started when the first restore runs")
+    return lines
+
+
+def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]:
+    info = outcome.info
+    lines = [
+        f"{info.name}",
+        f"  file:     {info.path}",
+        f"  format:   {info.format}, compression {info.compression}, {human_size(info.size)}, "
+        f"sha256 {info.sha256 or '?'}",
+        f"  versions: pg_dump {info.pg_dump_version or '?'}, source server {info.server_version or '?'}, "
+        f"database {info.database or '?'}",
+    ]
+    if outcome.ok:
+        lines.append(
+            f"  restore:  passed in {outcome.seconds:.2f} s ({outcome.mb_per_s:.1f} MB/s) by {outcome.engine}; "
+            f"{len(outcome.tables)} tables, {outcome.rows} rows"
+        )
+    else:
+        first = outcome.error_text().splitlines()[0] if outcome.error else "not run"
+        lines.append(f"  restore:  FAILED after {outcome.seconds:.2f} s: {first}")
+    if outcome.roles_created:
+        lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(outcome.roles_created)}")
+    for reason, count in outcome.skipped.items():
+        lines.append(f"  skipped:  {count} statement(s): {reason}")
+    for warning in outcome.warnings[:5]:
+        lines.append(f"  warning:  {warning}")
+    tally = ", ".join(f"{n} {k}" for k, n in sorted(results.items())) or "none run"
+    lines.append(f"  items:    {tally}")
+    return lines
+
+
+def summary_lines(state: LiftbackupSession) -> list[str]:
+    lines: list[str] = []
+    if state.host_description:
+        lines.append(f"server: {state.host_description}")
+        settings = state.server_settings
+        if settings:
+            lines.append("settings: " + ", ".join(f"{k}={v or repr(v)}" for k, v in settings.items()))
+    for dump in state.dumps:
+        outcome = state.outcomes.get(dump.id)
+        if outcome is None:
+            lines.append(f"{dump.name}: not restored (no item needed it)")
+            continue
+        lines.extend(outcome_lines(outcome, dict(state.results[dump.id])))
+    return lines

@@ -1,0 +1,109 @@
+"""Restore one dump into a fresh database and say how it went: the step between dump file and tests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import _archive_restore, _plain_restore
+from ._binaries import PgBinaries
+from ._dumpfile import DumpInfo, sha256_of_path
+from ._errors import LiftbackupError, RestoreError
+from ._janitor import Database, conninfo_from
+
+
+@dataclass
+class RestoreOutcome:
+    """What `liftbackup_dump` gives tests and what the summary prints."""
+
+    info: DumpInfo
+    database: Database | None = None
+    error: LiftbackupError | None = None
+    seconds: float = 0.0
+    engine: str = ""
+    tables: dict[str, int] = field(default_factory=dict)
+    roles_created: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.database is not None
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.info.size / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def error_text(self) -> str:
+        if isinstance(self.error, RestoreError):
+            return self.error.report()
+        return str(self.error)
+
+
+def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
+    """Exact row counts of every ordinary table (partitions counted, their parents not)."""
+    counts: dict[str, int] = {}
+    with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            row: Any = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            ).fetchone()
+            counts[f"{schema}.{table}"] = int(row[0])
+    return counts
+
+
+def restore(outcome: RestoreOutcome, host: Any, pg_restore: PgBinaries | None, workdir: Path,
+            jobs: int = 1) -> None:
+    """Fill `outcome` by restoring its dump into a new database on `host`; errors land in `outcome.error`."""
+    info = outcome.info
+    started = time.perf_counter()
+    database: Database | None = None
+    try:
+        if info.is_plain:
+            outcome.engine = "native (psycopg)"
+            scanned = _plain_restore.scan(info)
+            info.sha256 = scanned.sha256
+            roles = scanned.roles
+        else:
+            assert pg_restore is not None
+            outcome.engine = f"pg_restore {pg_restore.version}"
+            info.sha256 = sha256_of_path(info.path)
+            archive = _archive_restore.readable_archive(info, workdir)
+            roles = _archive_restore.check_and_roles(info, archive, pg_restore)
+        database = host.create_database(info.database or info.id)
+        outcome.database = database
+        if database.restores_ownership:
+            outcome.roles_created = host.roles.ensure(roles)
+        if info.is_plain:
+            stats = _plain_restore.execute(info, database.restore_conninfo,
+                                           restores_ownership=database.restores_ownership)
+            outcome.skipped = stats.skipped
+            outcome.warnings = stats.warnings
+        else:
+            assert pg_restore is not None
+            _archive_restore.restore(info, archive, pg_restore, database.restore_conninfo,
+                                     restores_ownership=database.restores_ownership, jobs=jobs)
+            if not database.restores_ownership:
+                outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+        outcome.seconds = time.perf_counter() - started
+        outcome.tables = count_rows(database.restore_conninfo)
+    except LiftbackupError as exc:
+        outcome.error = exc
+        outcome.seconds = time.perf_counter() - started
+    except psycopg.Error as exc:
+        outcome.error = LiftbackupError(f"{info.path}: the server failed during the restore: {exc}")
+        outcome.seconds = time.perf_counter() - started

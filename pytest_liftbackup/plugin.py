@@ -1,0 +1,94 @@
+"""pytest-liftbackup's hooks and options. Behaviour lives in the modules named after each step:
+
+dump file (_locate, _dumpfile) -> server (_binaries, _server, _existing_server, _janitor)
+-> restore (_sqlscript, _plain_restore, _archive_restore, _restore) -> items and fixtures
+(_items, _fixtures) -> report (_report). Without --liftbackup nothing here does any work.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import _settings
+from ._errors import LiftbackupError
+from ._fixtures import liftbackup_db, liftbackup_dump, liftbackup_target, parametrize
+from ._items import SESSION_KEY, dump_items
+
+__all__ = ["liftbackup_db", "liftbackup_dump", "liftbackup_target"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("liftbackup", "restore testing of PostgreSQL backups")
+    for dest, env, ini, help_text in _settings.ALL:
+        flag = "--" + dest.replace("_", "-")
+        kwargs = {"action": "append"} if dest == "liftbackup" else {}
+        group.addoption(flag, dest=dest, metavar="VALUE", help=f"{help_text} [env {env}, ini {ini}]", **kwargs)
+        parser.addini(ini, help=help_text, type="args" if dest == "liftbackup" else "string")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    settings = _settings.resolve(config)
+    if not settings.active:
+        return
+    from ._session import LiftbackupSession
+
+    try:
+        config.stash[SESSION_KEY] = LiftbackupSession(settings)
+    except LiftbackupError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is not None:
+        del config.stash[SESSION_KEY]
+        state.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return None
+    from ._report import header_lines
+
+    return header_lines(state)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize(metafunc)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    items[:0] = dump_items(session, state)
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("liftbackup_target"):
+            state.item_dumps[item.nodeid] = callspec.params["liftbackup_target"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = item.config.stash.get(SESSION_KEY, None)
+    if state is None or item.nodeid not in state.item_dumps:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        verdict = "error" if report.when == "setup" and report.failed else report.outcome
+        state.results[state.item_dumps[item.nodeid]][verdict] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    state = terminalreporter.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    from ._report import summary_lines
+
+    terminalreporter.section("liftbackup")
+    for line in summary_lines(state):
+        terminalreporter.write_line(line)

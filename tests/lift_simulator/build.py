@@ -1,0 +1,104 @@
+"""Build a lift_simulator database the way the real one is built: Flyway migrations V1..V13, then data.
+
+The tests make every fixture dump from this, so nothing depends on files outside the repository.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+HERE = Path(__file__).parent
+MIGRATIONS = HERE / "migrations"
+OWNER = "lift_admin"
+DATABASE = "lift_simulator"
+_NAME = re.compile(r"^V(\d+)__(.+)\.sql$")
+
+
+def flyway_checksum(data: bytes) -> int:
+    """Flyway's checksum of a SQL migration: CRC-32 of the UTF-8 text without BOM, CR and LF, signed."""
+    text = data.decode("utf-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    crc = zlib.crc32(text.replace("\r", "").replace("\n", "").encode("utf-8"))
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in MIGRATIONS.glob("V*.sql"):
+        match = _NAME.match(path.name)
+        assert match, path
+        found.append((int(match.group(1)), match.group(2).replace("_", " "), path))
+    return sorted(found)
+
+
+HISTORY = """
+CREATE TABLE lift_simulator.flyway_schema_history (
+    installed_rank INTEGER NOT NULL,
+    version VARCHAR(50),
+    description VARCHAR(200) NOT NULL,
+    type VARCHAR(20) NOT NULL,
+    script VARCHAR(1000) NOT NULL,
+    checksum INTEGER,
+    installed_by VARCHAR(100) NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT now(),
+    execution_time INTEGER NOT NULL,
+    success BOOLEAN NOT NULL,
+    CONSTRAINT flyway_schema_history_pk PRIMARY KEY (installed_rank)
+);
+CREATE INDEX flyway_schema_history_s_idx ON lift_simulator.flyway_schema_history (success);
+"""
+
+
+def migrate_and_seed(conninfo: str, *, systems: int = 12, padding: int = 20) -> None:
+    """Run V1..V13 as lift_admin with a Flyway history as Flyway writes it, then insert the seed data."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(OWNER)))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS lift_simulator")
+        conn.execute(HISTORY)
+        conn.execute(
+            "INSERT INTO lift_simulator.flyway_schema_history VALUES "
+            "(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '\"lift_simulator\"', NULL, %s, now(), 0, true)",
+            (OWNER,),
+        )
+        for rank, (version, description, path) in enumerate(migrations(), start=1):
+            data = path.read_bytes()
+            conn.execute(data.decode("utf-8").encode())  # one migration, several statements
+            conn.execute(
+                "INSERT INTO lift_simulator.flyway_schema_history VALUES (%s, %s, %s, 'SQL', %s, %s, %s, now(), 5, true)",
+                (rank, str(version), description, path.name, flyway_checksum(data), OWNER),
+            )
+        seed = (HERE / "seed.sql").read_text().format(systems=systems, padding=padding)
+        conn.execute(seed.encode())
+
+
+@dataclass
+class SourceDatabase:
+    """The lift_simulator database on a real server, and the pg_dump to dump it with."""
+
+    admin: dict[str, str]
+    pg_dump: Path
+
+    def dump(self, target: Path, *args: str) -> Path:
+        env = {"PGHOST": self.admin["host"], "PGPORT": self.admin["port"], "PGUSER": self.admin["user"]}
+        if "password" in self.admin:
+            env["PGPASSWORD"] = self.admin["password"]
+        subprocess.run([str(self.pg_dump), "-d", DATABASE, "-f", str(target), *args], check=True,
+                       env={**__import__("os").environ, **env}, capture_output=True)
+        return target
+
+
+def create_source(admin: dict[str, str], pg_dump: Path, **seed: int) -> SourceDatabase:
+    conninfo = psycopg.conninfo.make_conninfo(**admin)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(OWNER)))
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(OWNER)))
+    migrate_and_seed(psycopg.conninfo.make_conninfo(**{**admin, "dbname": DATABASE}), **seed)
+    return SourceDatabase(admin, pg_dump)

@@ -1,0 +1,15 @@
+SET search_path TO lift_simulator;
+
+CREATE OR REPLACE FUNCTION update_timestamp() RETURNS TRIGGER AS $$
+BEGIN
+    NEW.updated_at = now();
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER lift_system_update_timestamp BEFORE UPDATE ON lift_system
+    FOR EACH ROW EXECUTE FUNCTION update_timestamp();
+CREATE TRIGGER lift_system_version_update_timestamp BEFORE UPDATE ON lift_system_version
+    FOR EACH ROW EXECUTE FUNCTION update_timestamp();
+CREATE TRIGGER scenario_update_timestamp BEFORE UPDATE ON scenario
+    FOR EACH ROW EXECUTE FUNCTION update_timestamp();
