@@ -46,7 +46,7 @@ class RestoreItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.dump.path, None, f"{self.dump.name}::restore"
+        return self.dump.path, None, "restore"  # pytest turns dots in a longer domain into ::
 
 
 def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:

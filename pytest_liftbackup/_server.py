@@ -22,7 +22,7 @@ from pytest_postgresql.executors.proc import PostgreSQLExecutor
 from ._binaries import PgBinaries
 from ._errors import LiftbackupError
 from ._janitor import SUPERUSER, Database, RoleKeeper, conninfo_from, create_database, drop_database
-from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user
+from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user, temp_base
 
 WINDOWS = sys.platform == "win32"
 
@@ -111,9 +111,9 @@ class ThrowawayServer:
 
     kind = "throwaway"
 
-    def __init__(self, binaries: PgBinaries, base_dir: str | None = None) -> None:
+    def __init__(self, binaries: PgBinaries) -> None:
         self.os_user = server_user()
-        self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=base_dir))
+        self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=temp_base(self.os_user)))
         self._executor: _Executor | None = None
         self._secret = secrets.token_urlsafe(24) if WINDOWS else None
         try:

@@ -21,9 +21,11 @@ from ._settings import Settings
 
 def dump_ids(names: list[tuple[str, str]]) -> list[str]:
     """Readable, unique ids: the file name without extensions, with the folder when names clash."""
-    stems = [name.split(".")[0] or name for name, _ in names]
-    clashes = {s for s, n in Counter(stems).items() if n > 1}
-    return [f"{folder}/{stem}" if stem in clashes else stem for stem, (_, folder) in zip(stems, names)]
+    ids = [name.split(".")[0] or name for name, _ in names]
+    for widen in (lambda i: names[i][0], lambda i: f"{names[i][1]}/{names[i][0]}", lambda i: f"{ids[i]}-{i + 1}"):
+        clashes = {s for s, n in Counter(ids).items() if n > 1}
+        ids = [widen(i) if ident in clashes else ident for i, ident in enumerate(ids)]
+    return ids
 
 
 class LiftbackupSession:

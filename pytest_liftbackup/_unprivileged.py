@@ -92,3 +92,29 @@ def _runs_as(binaries: PgBinaries, user: OsUser, cwd: Path) -> bool:
     except OSError:
         return False
     return done.returncode == 0
+
+
+def _enterable(path: Path, user: OsUser) -> bool:
+    """Can `user` pass through every folder down to `path`? (mode bits; enough for ordinary set-ups)"""
+    for folder in [path, *path.parents]:
+        st = folder.stat()
+        bit = 0o100 if st.st_uid == user.uid else 0o010 if st.st_gid == user.gid else 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def temp_base(user: OsUser | None) -> str | None:
+    """Where to make the server's temporary folder: the usual temp folder, unless the server user
+    cannot reach it (a private TMPDIR as root), then the shared /tmp or /var/tmp."""
+    import tempfile
+
+    if user is None:
+        return None
+    for base in (tempfile.gettempdir(), "/tmp", "/var/tmp"):
+        if Path(base).is_dir() and _enterable(Path(base), user):
+            return base
+    raise LiftbackupError(
+        f"no temporary folder that {user.name} (who runs PostgreSQL, since pytest runs as root) can enter; "
+        "set TMPDIR to a folder with mode 755 or 1777"
+    )

@@ -1,0 +1,121 @@
+"""Real PostgreSQL for every test: a source server holding lift_simulator, dumped in every format."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import lz4.frame
+import pytest
+import zstandard
+
+from pytest_liftbackup import _binaries
+from pytest_liftbackup._server import ThrowawayServer
+from tests.lift_simulator import build
+
+pytest_plugins = ["pytester"]
+
+PLAIN_NAME = "lift_simulator_backup_20260120_080000.sql"
+
+
+@pytest.fixture(scope="session")
+def pg_binaries() -> _binaries.PgBinaries:
+    return _binaries.choose(_binaries.candidates([]), None, ("postgres", "pg_dump", "psql"), "tests")
+
+
+@pytest.fixture(scope="session")
+def source_server(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
+    server = ThrowawayServer(pg_binaries)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def source(source_server: ThrowawayServer, pg_binaries: _binaries.PgBinaries) -> build.SourceDatabase:
+    return build.create_source(source_server.admin_conninfo(), pg_binaries.tool("pg_dump"))
+
+
+@dataclass
+class Dumps:
+    folder: Path
+    plain: Path
+    gzip: Path
+    zstd: Path
+    lz4: Path
+    custom: Path
+    custom_gzipped: Path
+    directory: Path
+    tar: Path
+    wrapped_directory: Path
+
+    def all_formats(self) -> dict[str, Path]:
+        return {k: v for k, v in vars(self).items() if k != "folder"}
+
+
+@pytest.fixture(scope="session")
+def dumps(source: build.SourceDatabase, tmp_path_factory: pytest.TempPathFactory) -> Dumps:
+    """The same lift_simulator database, dumped by pg_dump in every format the plugin reads."""
+    out = tmp_path_factory.mktemp("dumps")
+    plain = source.dump(out / PLAIN_NAME, "-F", "p")
+    raw = plain.read_bytes()
+    gz = write_bytes(out / "lift_simulator_backup_20260121_080000.sql.gz", gzip.compress(raw))
+    zst = write_bytes(out / "lift_simulator_backup_20260122_080000.sql.zst", zstandard.ZstdCompressor().compress(raw))
+    lz4_file = write_bytes(out / "lift_simulator_backup_20260123_080000.sql.lz4", lz4.frame.compress(raw))
+    custom = source.dump(out / "lift.dump", "-F", "c")
+    (out / "custom.dump.gz").write_bytes(gzip.compress(custom.read_bytes()))
+    directory = source.dump(out / "lift_dir", "-F", "d")
+    source.dump(out / "lift.tar", "-F", "t")
+    with tarfile.open(out / "lift_dir.tar.gz", "w:gz") as tar:
+        tar.add(directory, arcname="lift_dir")
+    return Dumps(out, plain, gz, zst, lz4_file, custom,
+                 out / "custom.dump.gz", directory, out / "lift.tar", out / "lift_dir.tar.gz")
+
+
+@dataclass
+class Scratch:
+    """A private TMPDIR for one pytest run, to prove the run leaves nothing behind."""
+
+    tmpdir: Path
+
+    def leftovers(self) -> list[str]:
+        return sorted(p.name for p in self.tmpdir.iterdir())
+
+
+def servers_under(folder: Path) -> list[str]:
+    """Command lines of postmasters whose data folder lies under `folder`."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "postgres" in line and str(folder) in line]
+
+
+@pytest.fixture
+def scratch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Scratch]:
+    """TMPDIR for the pytest under test (reachable by `nobody` when we are root), checked afterwards."""
+    base = Path(tempfile.mkdtemp(prefix="lb-scratch-", dir="/tmp" if os.name != "nt" else None))
+    base.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(base))
+    yield Scratch(base)
+    assert servers_under(base) == [], "a PostgreSQL server outlived the run"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def truncated_plain(plain: Path, out: Path, marker: bytes) -> Path:
+    """The dump cut just before `marker`: what a full disk or a killed backup job leaves."""
+    raw = plain.read_bytes()
+    return write_bytes(out, raw[: raw.index(marker)])
+
+
+def open_bytes(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)

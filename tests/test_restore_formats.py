@@ -1,0 +1,68 @@
+"""`pytest --liftbackup=DUMP` restores every pg_dump format, reports it, and cleans up."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Dumps, Scratch
+from tests.helpers import assert_clean, output, run
+
+FORMATS = {
+    "plain": "plain, compression none",
+    "gzip": "plain, compression gzip",
+    "zstd": "plain, compression zstd",
+    "lz4": "plain, compression lz4",
+    "custom": "custom, compression gzip",
+    "custom_gzipped": "custom, compression gzip",
+    "directory": "directory, compression gzip",
+    "tar": "tar, compression none",
+    "wrapped_directory": "directory (in tarball), compression gzip",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_restores_with_zero_errors(fmt: str, dumps: Dumps, pytester: pytest.Pytester,
+                                                scratch: Scratch) -> None:
+    dump = dumps.all_formats()[fmt]
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    assert result.ret == 0, text
+    result.assert_outcomes(passed=1)
+    assert f"{dump.name}::restore PASSED" in text or f"{dump.name} ." in text
+    assert f"format:   {FORMATS[fmt]}" in text
+    assert "versions: pg_dump 18.6, source server 18.6, database lift_simulator" in text
+    assert "5 tables, 266 rows" in text
+    assert_clean(scratch)
+
+
+def test_all_formats_in_one_run_share_one_server(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+    args = [f"--liftbackup={p}" for p in dumps.all_formats().values()]
+    result = run(pytester, "-v", *args)
+    assert result.ret == 0, output(result)
+    result.assert_outcomes(passed=len(args))
+    result.stdout.fnmatch_lines([f"*{dumps.plain.name}::restore PASSED*", "*lift.dump::restore PASSED*"])
+    assert output(result).count("server: throwaway PostgreSQL 18.6") == 1
+    assert_clean(scratch)
+
+
+def test_summary_and_header_report_the_dump_facts(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    text = output(result)
+    assert "liftbackup: 1 dump(s) from command line (--liftbackup)" in text
+    assert f"{dumps.plain} [given]: plain" in text
+    assert "sha256 " in text and "sha256 ?" not in text
+    assert "restore:  passed in" in text and "MB/s) by native (psycopg)" in text
+    assert "roles:    created NOLOGIN for ownership: lift_admin" in text
+    assert "settings: fsync=off, synchronous_commit=off, full_page_writes=off, wal_level=minimal" in text
+    assert "maintenance_work_mem=512MB" in text
+    assert "items:    1 passed" in text
+
+
+def test_without_liftbackup_nothing_is_collected_and_fixtures_skip(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_uses_db(liftbackup_db):\n    pass\n")
+    result = run(pytester, "-rs")
+    result.assert_outcomes(skipped=1)
+    assert "no dump to test: pass --liftbackup=DUMP" in output(result)
+    text = output(result)
+    assert "liftbackup: " not in text  # no header lines
+    assert "= liftbackup =" not in text  # no summary section
