@@ -115,5 +115,7 @@ def restore(info: DumpInfo, archive: Path, binaries: PgBinaries, conninfo: dict[
     done = _run(binaries, args, env)
     if done.returncode != 0:
         message, entry, statement = _stderr_summary(done.stderr)
+        if "corrupt archive" in message or "end of file" in message:
+            message += "; the archive is damaged or cut short; take a new backup"
         raise RestoreError(f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
                            location=entry, statement=statement)

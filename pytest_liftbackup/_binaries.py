@@ -103,7 +103,9 @@ def candidates(explicit: list[tuple[str, str]]) -> list[PgBinaries]:
     seen: set[str] = set()
     for folder, source in dirs:
         path = Path(folder)
-        key = os.path.normcase(str(path.resolve())) if path.exists() else folder
+        tools = [path / f"{t}{_EXE}" for t in ("postgres", "pg_restore")]
+        real = next((t.resolve().parent for t in tools if t.exists()), path)
+        key = os.path.normcase(str(real.resolve())) if real.exists() else folder
         if key in seen:
             continue
         seen.add(key)

@@ -62,7 +62,15 @@ def _locate_one(spec: str) -> list[LocatedDump]:
     return [LocatedDump(path, spec, "given")]
 
 
+_DATA_FILE = re.compile(r"^\d+\.dat(?:\.(?:gz|lz4|zst))?$")
+
+
 def _newest_in(folder: Path, spec: str) -> LocatedDump:
+    if any(_DATA_FILE.match(p.name) for p in folder.iterdir()):
+        raise DumpInputError(
+            f"{spec}: a directory-format dump without its toc.dat (it holds pg_dump data files such as "
+            "NNNN.dat.gz): the dump is incomplete; copy the whole folder again or take a new backup"
+        )
     candidates = [
         p
         for p in folder.iterdir()

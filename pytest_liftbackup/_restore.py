@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,12 @@ def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def restore(outcome: RestoreOutcome, host: Any, pg_restore: PgBinaries | None, workdir: Path,
-            jobs: int = 1) -> None:
-    """Fill `outcome` by restoring its dump into a new database on `host`; errors land in `outcome.error`."""
+def restore(outcome: RestoreOutcome, get_host: Callable[[], Any], pg_restore: PgBinaries | None,
+            workdir: Path, jobs: int = 1) -> None:
+    """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
+
+    The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
+    """
     info = outcome.info
     started = time.perf_counter()
     database: Database | None = None
@@ -84,6 +88,7 @@ def restore(outcome: RestoreOutcome, host: Any, pg_restore: PgBinaries | None, w
             info.sha256 = sha256_of_path(info.path)
             archive = _archive_restore.readable_archive(info, workdir)
             roles = _archive_restore.check_and_roles(info, archive, pg_restore)
+        host = get_host()
         database = host.create_database(info.database or info.id)
         outcome.database = database
         if database.restores_ownership:

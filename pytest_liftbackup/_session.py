@@ -88,31 +88,36 @@ class LiftbackupSession:
     def _restore(self, info: DumpInfo) -> RestoreOutcome:
         outcome = RestoreOutcome(info)
         try:
-            if self._host is None and self._host_error is None:
-                try:
-                    self._host = self._start_host()
-                except LiftbackupError as exc:
-                    self._host_error = exc
-            if self._host_error is not None:
-                raise self._host_error
-            server_major = major_of(self._host.server_version)
             needed = info.required_major
-            if needed and server_major and server_major < needed:
-                if self.settings.dsn:
-                    raise LiftbackupError(
-                        f"{info.path}: written by pg_dump {info.pg_dump_version}, but the server runs "
-                        f"PostgreSQL {self._host.server_version}; restore into PostgreSQL {needed} or newer")
-                _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             pg_restore = None
             if not info.is_plain:
                 pg_restore = _binaries.choose(self.candidates(), needed, ("pg_restore",),
                                               f"{info.path} ({info.format} archive)")
+            if not self.settings.dsn:  # before any server starts: a dump no binaries can take fails alone
+                _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             if self._workdir is None:
                 self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-"))
-            restore(outcome, self._host, pg_restore, self._workdir, jobs=self.settings.jobs)
+            restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs=self.settings.jobs)
         except LiftbackupError as exc:
             outcome.error = exc
         return outcome
+
+    def _host_for(self, info: DumpInfo) -> Any:
+        """The server, started on first use, checked to be new enough for this dump."""
+        if self._host is None and self._host_error is None:
+            try:
+                self._host = self._start_host()
+            except LiftbackupError as exc:
+                self._host_error = exc
+        if self._host_error is not None:
+            raise self._host_error
+        server_major = major_of(self._host.server_version)
+        needed = info.required_major
+        if needed and server_major and server_major < needed:
+            raise LiftbackupError(
+                f"{info.path}: written by pg_dump {info.pg_dump_version}, but the server runs "
+                f"PostgreSQL {self._host.server_version}; restore into PostgreSQL {needed} or newer")
+        return self._host
 
     def _install_sigterm(self) -> None:
         """SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so the server and databases are removed."""
