@@ -14,7 +14,7 @@ from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
 from ._janitor import pg_env
-from ._roles import roles_in
+from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
 
 _TOC_ENTRY = re.compile(r"from TOC entry (\d+); \d+ \d+ (.+)$")
@@ -90,16 +90,16 @@ def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
     return message, entry, statement
 
 
-def check_and_roles(info: DumpInfo, archive: Path, binaries: PgBinaries) -> set[str]:
+def check_and_roles(info: DumpInfo, archive: Path, binaries: PgBinaries) -> RoleTally:
     """Read the archive's table of contents (proving it readable) and the roles its schema names."""
     done = _run(binaries, ["--schema-only", "-f", "-", str(archive)], timeout=600)
     if done.returncode != 0:
         message, entry, _ = _stderr_summary(done.stderr)
         raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
-    roles: set[str] = set()
+    roles = RoleTally()
     for event in SqlScript(io.BytesIO(done.stdout)):
         if isinstance(event, Statement):
-            roles |= roles_in(event)
+            roles.add(event)
     return roles
 
 

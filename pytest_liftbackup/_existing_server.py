@@ -47,7 +47,8 @@ class ExistingServer:
     def admin_conninfo(self, dbname: str = "") -> dict[str, str]:
         return dict(self._admin, dbname=dbname or self._admin["dbname"])
 
-    def create_database(self, hint: str) -> Database:
+    def create_database(self, hint: str, owner: str | None = None) -> Database:
+        """`owner` is ignored: no role is created or used on a shared server."""
         return create_database(self, hint, restores_ownership=False)
 
     def drop_database(self, database: Database) -> None:

@@ -52,7 +52,7 @@ class Host(Protocol):
 
     def admin_conninfo(self, dbname: str = ...) -> dict[str, str]: ...
 
-    def create_database(self, hint: str) -> Database: ...
+    def create_database(self, hint: str, owner: str | None = None) -> Database: ...
 
     def drop_database(self, database: Database) -> None: ...
 
@@ -95,8 +95,13 @@ def _janitor(admin: Mapping[str, str], dbname: str, template: str | None = "temp
     )
 
 
-def create_database(host: Host, hint: str, *, restores_ownership: bool) -> Database:
-    """A new database from template0 (as pg_dump's docs ask), owned by the restoring role."""
+def create_database(host: Host, hint: str, *, restores_ownership: bool, owner: str | None = None) -> Database:
+    """A new database from template0 (as pg_dump's docs ask).
+
+    Owned by the dump's main owner when there is one (a NOLOGIN role the restorer is a member of):
+    since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
+    needs the new owner to have that right, as it had on the server the dump came from.
+    """
     admin = host.admin_conninfo()
     name = database_name(hint)
     _janitor(admin, name).init()
@@ -106,7 +111,7 @@ def create_database(host: Host, hint: str, *, restores_ownership: bool) -> Datab
     if restores_ownership:
         with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
             conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name),
-                                                                       sql.Identifier(RESTORER)))
+                                                                       sql.Identifier(owner or RESTORER)))
         password = admin.get("password")
         restore = {**restore, "user": RESTORER}
         read = {**read, "user": READER}

@@ -20,7 +20,7 @@ import psycopg
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
 from ._janitor import conninfo_from
-from ._roles import roles_in, sets_ownership_or_privileges
+from ._roles import RoleTally, sets_ownership_or_privileges
 from ._sqlscript import UNDERSTOOD_META, CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
 
 _COPY_BATCH = 1 << 18
@@ -31,7 +31,7 @@ _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
 @dataclass
 class ScanResult:
     sha256: str
-    roles: set[str]
+    roles: RoleTally
     statements: int
     copy_blocks: int
     lines: int
@@ -54,7 +54,7 @@ def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
 def scan(info: DumpInfo) -> ScanResult:
     """Check the whole file without running anything; raises RestoreError naming file and line."""
     digest = hashlib.sha256()
-    roles: set[str] = set()
+    roles = RoleTally()
     statements = copies = 0
     connected: str | None = None
     restrict_key: str | None = None
@@ -88,7 +88,7 @@ def scan(info: DumpInfo) -> ScanResult:
                 statement = event.statement if isinstance(event, CopyBlock) else event
                 statements += 1
                 copies += isinstance(event, CopyBlock)
-                roles |= roles_in(statement)
+                roles.add(statement)
             if not script.complete:
                 raise RestoreError(
                     f"{info.path}: the dump is cut short: it ends at line {script.lines} without the "

@@ -89,10 +89,12 @@ def restore(outcome: RestoreOutcome, get_host: Callable[[], Any], pg_restore: Pg
             archive = _archive_restore.readable_archive(info, workdir)
             roles = _archive_restore.check_and_roles(info, archive, pg_restore)
         host = get_host()
-        database = host.create_database(info.database or info.id)
+        owner = None
+        if host.kind == "throwaway":
+            outcome.roles_created = host.roles.ensure(roles.roles)
+            owner = roles.main_owner if roles.main_owner in host.roles.created else None
+        database = host.create_database(info.database or info.id, owner=owner)
         outcome.database = database
-        if database.restores_ownership:
-            outcome.roles_created = host.roles.ensure(roles)
         if info.is_plain:
             stats = _plain_restore.execute(info, database.restore_conninfo,
                                            restores_ownership=database.restores_ownership)

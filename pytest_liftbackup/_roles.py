@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ._sqlscript import Statement
 
@@ -36,6 +37,23 @@ def _names(listing: bytes) -> set[str]:
                 continue
         names.add(name)
     return names
+
+
+class RoleTally:
+    """Roles a dump names, and which one owns most of its objects (the database owner, in practice)."""
+
+    def __init__(self) -> None:
+        self.roles: set[str] = set()
+        self._owners: Counter[str] = Counter()
+
+    def add(self, statement: Statement) -> None:
+        self.roles |= roles_in(statement)
+        if statement.entry and statement.entry.owner not in ("", "-"):
+            self._owners[statement.entry.owner] += 1
+
+    @property
+    def main_owner(self) -> str | None:
+        return self._owners.most_common(1)[0][0] if self._owners else None
 
 
 def roles_in(statement: Statement) -> set[str]:

@@ -183,8 +183,8 @@ class ThrowawayServer:
             info["password"] = self._secret
         return info
 
-    def create_database(self, hint: str) -> Database:
-        return create_database(self, hint, restores_ownership=True)
+    def create_database(self, hint: str, owner: str | None = None) -> Database:
+        return create_database(self, hint, restores_ownership=True, owner=owner)
 
     def drop_database(self, database: Database) -> None:
         drop_database(self.admin_conninfo(), database.name)

@@ -1,0 +1,119 @@
+"""Correctness oracle: the native engine gives the same database as `psql -X -v ON_ERROR_STOP=1 -f`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_liftbackup import _archive_restore, _plain_restore
+from pytest_liftbackup._binaries import PgBinaries
+from pytest_liftbackup._dumpfile import inspect_dump
+from pytest_liftbackup._janitor import Database, conninfo_from, pg_env
+from pytest_liftbackup._locate import LocatedDump
+from pytest_liftbackup._server import ThrowawayServer
+from tests.conftest import Dumps
+
+EXOTIC = r"""
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN "bıgınt" AS bigint CHECK (VALUE >= 0);
+CREATE TABLE measurement (id "bıgınt", logdate date NOT NULL, feeling mood, note text)
+    PARTITION BY RANGE (logdate);
+CREATE TABLE measurement_2026 PARTITION OF measurement FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE FUNCTION semi(x text) RETURNS text LANGUAGE plpgsql AS $outer$
+BEGIN
+    RETURN x || $inner$; -- not the end; $inner$ || E'\\;' || ';';
+END;
+$outer$;
+CREATE VIEW happy AS SELECT * FROM measurement WHERE feeling = 'happy';
+CREATE MATERIALIZED VIEW feelings AS SELECT feeling, count(*) FROM measurement GROUP BY feeling;
+COMMENT ON TABLE measurement IS 'semicolons; ''quotes''; and $$dollars$$';
+INSERT INTO measurement VALUES
+    (1, '2026-01-02', 'happy', E'tab\there\nnewline \\ backslash'),
+    (2, '2026-02-03', 'sad', NULL),
+    (3, '2026-03-04', 'ok', '\. not a terminator'),
+    (4, '2026-03-05', 'ok', '電梯 ünïcødé');
+REFRESH MATERIALIZED VIEW feelings;
+SELECT lo_from_bytea(0, 'large object bytes');
+"""
+
+
+def pg_dump_text(binaries: PgBinaries, database: Database) -> str:
+    env = {**os.environ, **pg_env(database.restore_conninfo)}
+    done = subprocess.run([str(binaries.tool("pg_dump")), "--restrict-key=oracle", "-d", database.name],
+                          capture_output=True, text=True, env=env, check=True)
+    return done.stdout
+
+
+def psql_restore(binaries: PgBinaries, database: Database, dump: Path) -> None:
+    env = {**os.environ, **pg_env(database.restore_conninfo)}
+    subprocess.run([str(binaries.tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database.name,
+                    "-f", str(dump)], capture_output=True, env=env, check=True)
+
+
+def native_owner(server: ThrowawayServer, database: Database) -> str:
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        row = conn.execute("SELECT datdba::regrole::text FROM pg_database WHERE datname = %s",
+                           (database.name,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def native_restore(server: ThrowawayServer, dump: Path) -> Database:
+    info = inspect_dump(LocatedDump(dump, str(dump), "given"), "oracle")
+    scanned = _plain_restore.scan(info)
+    server.roles.ensure(scanned.roles.roles)
+    database = server.create_database("native", owner=scanned.roles.main_owner)
+    _plain_restore.execute(info, database.restore_conninfo, restores_ownership=True)
+    return database
+
+
+@pytest.fixture(scope="module")
+def server(pg_binaries: PgBinaries) -> ThrowawayServer:
+    server = ThrowawayServer(pg_binaries)
+    yield server  # type: ignore[misc]
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def exotic_dump(source_server: ThrowawayServer, pg_binaries: PgBinaries,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    admin = source_server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute("CREATE ROLE postgres NOLOGIN")  # the owner most real dumps name
+        conn.execute("CREATE DATABASE exotic OWNER postgres")
+    with psycopg.connect(conninfo_from({**admin, "dbname": "exotic"}), autocommit=True) as conn:
+        conn.execute("SET ROLE postgres")
+        conn.execute(EXOTIC.encode())
+    out = tmp_path_factory.mktemp("exotic") / "exotic.sql"
+    env = {**os.environ, **pg_env({**admin, "dbname": "exotic"})}
+    subprocess.run([str(pg_binaries.tool("pg_dump")), "-F", "p", "-f", str(out)], env=env, check=True)
+    return out
+
+
+@pytest.mark.parametrize("which", ["lift_simulator", "exotic"])
+def test_native_engine_equals_psql(which: str, dumps: Dumps, exotic_dump: Path, server: ThrowawayServer,
+                                   pg_binaries: PgBinaries) -> None:
+    dump = dumps.plain if which == "lift_simulator" else exotic_dump
+    native = native_restore(server, dump)
+    by_psql = server.create_database("psql", owner=native_owner(server, native))
+    psql_restore(pg_binaries, by_psql, dump)
+    native_text, psql_text = pg_dump_text(pg_binaries, native), pg_dump_text(pg_binaries, by_psql)
+    assert native_text == psql_text
+    assert "CREATE TABLE" in native_text and "COPY " in native_text  # compared something real
+
+
+def test_every_archive_format_gives_the_same_database(dumps: Dumps, server: ThrowawayServer,
+                                                      pg_binaries: PgBinaries, tmp_path: Path) -> None:
+    expected = pg_dump_text(pg_binaries, native_restore(server, dumps.plain))
+    for fmt in ("custom", "directory", "tar", "wrapped_directory", "custom_gzipped"):
+        path = dumps.all_formats()[fmt]
+        info = inspect_dump(LocatedDump(path, str(path), "given"), fmt)
+        archive = _archive_restore.readable_archive(info, tmp_path)
+        database = server.create_database(fmt, owner="lift_admin")
+        _archive_restore.restore(info, archive, pg_binaries, database.restore_conninfo, restores_ownership=True,
+                                 jobs=2)
+        assert pg_dump_text(pg_binaries, database) == expected, fmt
