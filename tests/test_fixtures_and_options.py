@@ -1,0 +1,131 @@
+"""Fixtures for users' tests, restore failures pointing at the restore item, and option resolution."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, truncated_plain
+from tests.helpers import assert_clean, output, run
+
+USER_TESTS = """
+import psycopg
+import pytest
+
+def test_rows(liftbackup_db):
+    assert liftbackup_db.execute("SELECT count(*) FROM lift_simulator.lift_system").fetchone()[0] == 12
+
+def test_read_only(liftbackup_db):
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        liftbackup_db.execute("DELETE FROM lift_simulator.lift_system")
+
+def test_cannot_switch_off_read_only(liftbackup_db):
+    liftbackup_db.rollback()
+    liftbackup_db.read_only = False
+    liftbackup_db.execute("SET default_transaction_read_only = off")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        liftbackup_db.execute("DELETE FROM lift_simulator.lift_system")
+
+def test_dump_facts(liftbackup_dump):
+    assert liftbackup_dump.info.format == "plain"
+    assert liftbackup_dump.info.pg_dump_version == "18.6"
+    assert len(liftbackup_dump.info.sha256) == 64
+    assert liftbackup_dump.seconds > 0
+    assert liftbackup_dump.tables["lift_simulator.lift_system_version"] == 48
+"""
+
+
+def test_users_tests_get_a_read_only_connection_and_the_dump_facts(
+        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = run(pytester, "-v", f"--liftbackup={dumps.plain}")
+    assert result.ret == 0, output(result)
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["*test_user.py::test_rows[[]lift_simulator_backup_20260120_080000[]] PASSED*"])
+    assert "items:    5 passed" in output(result)
+    assert_clean(scratch)
+
+
+def test_a_failed_restore_makes_users_tests_errors_that_point_at_it(
+        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    cut = truncated_plain(dumps.plain, tmp_path / PLAIN_NAME, b"--\n-- PostgreSQL database dump complete")
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = run(pytester, f"--liftbackup={cut}")
+    result.assert_outcomes(failed=1, errors=4)
+    text = output(result)
+    assert text.count(f"restore of {PLAIN_NAME} failed (see {PLAIN_NAME}::restore): {cut}: the dump is cut short") == 4
+    assert "Traceback" not in text
+    assert_clean(scratch)
+
+
+def test_environment_and_ini_give_the_dump_and_the_header_says_which(
+        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini(f"[pytest]\nliftbackup_dump = {dumps.custom}\n")
+    result = run(pytester)
+    assert "liftbackup: 1 dump(s) from ini (liftbackup_dump)" in output(result)
+    assert f"{dumps.custom} [given]" in output(result)
+    monkeypatch.setenv("LIFTBACKUP_DUMP", str(dumps.plain))
+    result = run(pytester)
+    assert "liftbackup: 1 dump(s) from environment (LIFTBACKUP_DUMP)" in output(result)
+    assert f"{dumps.plain} [given]" in output(result)
+    result = run(pytester, f"--liftbackup={dumps.tar}")
+    assert "liftbackup: 1 dump(s) from command line (--liftbackup)" in output(result)
+    assert f"{dumps.tar} [given]" in output(result)
+    result.assert_outcomes(passed=1)
+
+
+def test_a_backup_folder_means_its_newest_backup(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
+                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "lift_simulator"
+    folder.mkdir()
+    for stamp in ("20260106_080000", "20260120_080000", "20260113_080000"):
+        shutil.copy(dumps.plain, folder / f"lift_simulator_backup_{stamp}.sql")
+    (folder / "lift_simulator_backup_20260127_080000.sql.sha256").write_text("not a backup")
+    os.utime(folder / "lift_simulator_backup_20260106_080000.sql")  # newest mtime, oldest name
+    result = run(pytester, f"--liftbackup={folder}")
+    text = output(result)
+    assert f"{folder}/lift_simulator_backup_20260120_080000.sql [newest of 3 backups in {folder} by file-name " \
+           "timestamp]" in text
+    result.assert_outcomes(passed=1)
+
+
+def test_a_glob_takes_every_match(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+    result = run(pytester, f"--liftbackup={dumps.folder}/lift_simulator_backup_*")
+    assert "liftbackup: 4 dump(s)" in output(result)
+    result.assert_outcomes(passed=4)
+
+
+def _python_runs_as_nobody() -> bool:
+    try:
+        return subprocess.run([sys.executable, "-c", "import pytest_liftbackup"], user=65534, group=65534,
+                              extra_groups=[], capture_output=True, cwd="/").returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() != 0, reason="only root can run pytest as another user")
+def test_works_as_an_ordinary_user(dumps: Dumps, scratch: Scratch) -> None:
+    """As root the suite proves the root path; this runs the same job as the unprivileged `nobody`.
+
+    (When this interpreter lives under /root, nobody cannot start it: then the ordinary-user path is
+    the one CI's macOS/Windows/Linux runners take, which run as a normal user.)
+    """
+    if not _python_runs_as_nobody():
+        pytest.skip(f"{sys.executable} cannot be run by nobody (it lives in a folder only root can enter)")
+    shutil.copy(dumps.plain, scratch.tmpdir / PLAIN_NAME)
+    os.chown(scratch.tmpdir, 65534, 65534)
+    env = {"PATH": os.environ["PATH"], "TMPDIR": str(scratch.tmpdir), "HOME": str(scratch.tmpdir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={scratch.tmpdir / PLAIN_NAME}"],
+        cwd=scratch.tmpdir, env=env, capture_output=True, text=True, user=65534, group=65534, extra_groups=[],
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "running as OS user" not in done.stdout  # ran as itself: no user switch needed
+    assert "1 passed" in done.stdout
+    os.unlink(scratch.tmpdir / PLAIN_NAME)
+    assert scratch.leftovers() == []
