@@ -82,11 +82,17 @@ class LiftbackupSession:
         """The restore of one dump, done on first request and remembered for the session."""
         with self._lock:
             if dump_id not in self.outcomes:
-                self.outcomes[dump_id] = self._restore(self.dump(dump_id))
+                # Recorded before it runs: an interrupted restore's database is still dropped by close().
+                outcome = self.outcomes[dump_id] = RestoreOutcome(self.dump(dump_id))
+                try:
+                    self._restore(outcome)
+                except BaseException:
+                    outcome.error = LiftbackupError(f"{outcome.info.path}: the restore was interrupted")
+                    raise
             return self.outcomes[dump_id]
 
-    def _restore(self, info: DumpInfo) -> RestoreOutcome:
-        outcome = RestoreOutcome(info)
+    def _restore(self, outcome: RestoreOutcome) -> None:
+        info = outcome.info
         try:
             needed = info.required_major
             pg_restore = None
@@ -100,7 +106,6 @@ class LiftbackupSession:
             restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs=self.settings.jobs)
         except LiftbackupError as exc:
             outcome.error = exc
-        return outcome
 
     def _host_for(self, info: DumpInfo) -> Any:
         """The server, started on first use, checked to be new enough for this dump."""

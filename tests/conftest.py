@@ -91,7 +91,7 @@ class Scratch:
 
 def servers_under(folder: Path) -> list[str]:
     """Command lines of postmasters whose data folder lies under `folder`."""
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if "postgres" in line and str(folder) in line]
 
 

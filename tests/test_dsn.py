@@ -1,0 +1,123 @@
+"""--liftbackup-dsn: restore into a throwaway database on an existing server, touching nothing else."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_liftbackup._binaries import PgBinaries
+from pytest_liftbackup._janitor import conninfo_from
+from pytest_liftbackup._server import ThrowawayServer
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
+from tests.helpers import assert_clean, output, run
+
+PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture(scope="module")
+def existing(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
+    """A second, separate server standing in for a CI service container, with a precious database."""
+    server = ThrowawayServer(pg_binaries)
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE ci_user LOGIN CREATEDB PASSWORD '{PASSWORD}'")
+        conn.execute("CREATE DATABASE production OWNER ci_user")
+    with psycopg.connect(conninfo_from(server.admin_conninfo("production")), autocommit=True) as conn:
+        conn.execute("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)")
+    yield server
+    server.close()
+
+
+def dsn(server: ThrowawayServer) -> str:
+    info = server.admin_conninfo()
+    return f"postgresql://ci_user:{PASSWORD}@/postgres?host={info['host']}&port={info['port']}"
+
+
+def databases(server: ThrowawayServer) -> list[str]:
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate"))
+
+
+def assert_untouched(server: ThrowawayServer) -> None:
+    assert databases(server) == ["postgres", "production"]
+    with psycopg.connect(conninfo_from(server.admin_conninfo("production"))) as conn:
+        assert conn.execute("SELECT count(*) FROM precious").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("fmt", ["plain", "custom", "directory"])
+def test_restores_into_a_throwaway_database_and_drops_it(fmt: str, dumps: Dumps, existing: ThrowawayServer,
+                                                         pytester: pytest.Pytester, scratch: Scratch) -> None:
+    result = run(pytester, f"--liftbackup={dumps.all_formats()[fmt]}", f"--liftbackup-dsn={dsn(existing)}")
+    text = output(result)
+    assert result.ret == 0, text
+    result.assert_outcomes(passed=1)
+    assert "server: existing PostgreSQL 18.6 at ci_user@" in text
+    assert "skipped:  " in text and "ownership and privileges (not restored on an existing server)" in text
+    assert "5 tables, 266 rows" in text
+    assert PASSWORD not in text
+    assert_untouched(existing)
+    assert_clean(scratch)
+
+
+def test_the_environment_gives_the_dsn(dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester,
+                                       monkeypatch: pytest.MonkeyPatch, scratch: Scratch) -> None:
+    monkeypatch.setenv("LIFTBACKUP_DSN", dsn(existing))
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    assert "liftbackup: server: existing, from environment (LIFTBACKUP_DSN)" in output(result)
+    result.assert_outcomes(passed=1)
+    assert_untouched(existing)
+
+
+def test_a_failed_restore_still_drops_its_database(dumps: Dumps, existing: ThrowawayServer,
+                                                   pytester: pytest.Pytester, scratch: Scratch,
+                                                   tmp_path: Path) -> None:
+    broken = write_bytes(tmp_path / PLAIN_NAME, dumps.plain.read_bytes().replace(
+        b"CREATE TABLE lift_simulator.scenario", b"CREATE TABLE lift_simulator.lift_system", 1))
+    result = run(pytester, f"--liftbackup={broken}", f"--liftbackup-dsn={dsn(existing)}")
+    text = output(result)
+    result.assert_outcomes(failed=1)
+    assert 'restore failed (TABLE lift_simulator.scenario): relation "lift_system" already exists' in text
+    assert "SQLSTATE: 42P07" in text
+    assert PASSWORD not in text
+    assert_untouched(existing)
+
+
+def test_an_unreachable_server_is_one_clear_error_without_the_password(
+        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    bad = f"postgresql://ci_user:{PASSWORD}@/postgres?host={tmp_path}&port=5999"
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={bad}")
+    text = output(result)
+    assert result.ret == 1
+    assert "--liftbackup-dsn: cannot connect to ci_user@" in text
+    assert PASSWORD not in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_mid_restore_drops_its_database(sig: signal.Signals, dumps: Dumps, existing: ThrowawayServer,
+                                                    pytester: pytest.Pytester, scratch: Scratch,
+                                                    tmp_path: Path) -> None:
+    slow = write_bytes(tmp_path / PLAIN_NAME, dumps.plain.read_bytes().replace(
+        b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}",
+         f"--liftbackup-dsn={dsn(existing)}"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(d.startswith("liftbackup_") for d in databases(existing)):
+        assert proc.poll() is None and time.monotonic() < deadline, "the restore never started"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    assert PASSWORD not in out
+    assert_untouched(existing)
+    assert_clean(scratch)
