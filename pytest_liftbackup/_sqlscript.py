@@ -177,6 +177,7 @@ class SqlScript:
                         args = line[end:].strip().decode("utf-8", "replace")
                         buf += line[pos:at]
                         yield MetaCommand(name, args, self.lines)
+                        entry = None  # what follows \connect belongs to no TOC entry until the next header
                         pos = n
                         if not bytes(buf).strip():
                             buf.clear()
