@@ -9,7 +9,7 @@ Only the header is read, never the table of contents or the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 MAGIC = b"PGDMP"
 _FORMATS = {1: "custom", 3: "tar", 5: "directory"}
@@ -32,7 +32,7 @@ class ArchiveHeader:
 
 
 class _Reader:
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self.int_size = 4
 
@@ -62,7 +62,7 @@ class _Reader:
         return data.decode("utf-8", "replace")
 
 
-def read_archive_header(stream: BinaryIO) -> ArchiveHeader:
+def read_archive_header(stream: IO[bytes]) -> ArchiveHeader:
     if stream.read(5) != MAGIC:
         raise ArchiveHeaderError("no PGDMP signature")
     r = _Reader(stream)

@@ -22,11 +22,17 @@ _ERROR = re.compile(r"^pg_restore: error: (.*)$")
 _PROCESSING = re.compile(r"^pg_restore: (creating|processing data for|processing item|executing) (.*)$")
 
 
-def _run(binaries: PgBinaries, args: list[str], env: dict[str, str] | None = None,
-         timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    binaries: PgBinaries, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[bytes]:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(binaries.tool("pg_restore")), *args], capture_output=True, env=full_env,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [str(binaries.tool("pg_restore")), *args],
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def readable_archive(info: DumpInfo, workdir: Path) -> Path:
@@ -41,8 +47,10 @@ def readable_archive(info: DumpInfo, workdir: Path) -> Path:
         with _decompressor(info.path, outer) as source, open(target, "wb") as sink:
             shutil.copyfileobj(source, sink, 1 << 20)
     except Exception as exc:
-        raise RestoreError(f"{info.path}: the {outer} data is corrupt or cut short ({exc}); "
-                           "the backup is damaged, take a new one") from None
+        raise RestoreError(
+            f"{info.path}: the {outer} data is corrupt or cut short ({exc}); "
+            "the backup is damaged, take a new one"
+        ) from None
     return target
 
 
@@ -53,8 +61,10 @@ def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
     target = workdir / f"{info.id}.unpacked"
     target.mkdir()
     try:
-        with _decompressor(info.path, info.extras.get("outer", "none")) as stream, \
-                tarfile.open(fileobj=stream, mode="r|") as tar:
+        with (
+            _decompressor(info.path, info.extras.get("outer", "none")) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tar,
+        ):
             for member in tar:
                 parts = Path(member.name).parts
                 if not member.isfile() or len(parts) != 2 or parts[0] != top or parts[1] in ("..", "."):
@@ -64,7 +74,9 @@ def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
                 with open(target / parts[1], "wb") as sink:
                     shutil.copyfileobj(source, sink, 1 << 20)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise RestoreError(f"{info.path}: the tarball is corrupt or cut short ({exc}); take a new backup") from None
+        raise RestoreError(
+            f"{info.path}: the tarball is corrupt or cut short ({exc}); take a new backup"
+        ) from None
     return target
 
 
@@ -82,7 +94,7 @@ def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
         elif (m := _ERROR.match(line)) and not message:
             message = m.group(1)
         elif line.startswith("Command was:") and not statement:
-            statement = "\n".join([line[len("Command was:"):].strip(), *lines[i + 1 : i + 4]]).strip()
+            statement = "\n".join([line[len("Command was:") :].strip(), *lines[i + 1 : i + 4]]).strip()
     if not entry and last_step:
         entry = f"while {last_step}"
     if not message:
@@ -103,8 +115,15 @@ def check_and_roles(info: DumpInfo, archive: Path, binaries: PgBinaries) -> Role
     return roles
 
 
-def restore(info: DumpInfo, archive: Path, binaries: PgBinaries, conninfo: dict[str, str], *,
-            restores_ownership: bool, jobs: int = 1) -> None:
+def restore(
+    info: DumpInfo,
+    archive: Path,
+    binaries: PgBinaries,
+    conninfo: dict[str, str],
+    *,
+    restores_ownership: bool,
+    jobs: int = 1,
+) -> None:
     args = ["--exit-on-error", "--verbose", "--no-password"]
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
@@ -117,5 +136,8 @@ def restore(info: DumpInfo, archive: Path, binaries: PgBinaries, conninfo: dict[
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:
             message += "; the archive is damaged or cut short; take a new backup"
-        raise RestoreError(f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
-                           location=entry, statement=statement)
+        raise RestoreError(
+            f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
+            location=entry,
+            statement=statement,
+        )

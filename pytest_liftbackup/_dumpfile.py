@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ._archive_header import MAGIC, ArchiveHeaderError, read_archive_header
 from ._errors import DumpInputError
@@ -75,14 +75,14 @@ def major_of(version: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _decompressor(path: Path, compression: str) -> BinaryIO:
-    raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - handed to the decompressor, closed with it
+def _decompressor(path: Path, compression: str) -> IO[bytes]:
+    raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - handed to the decompressor, closed with it
     if compression == "gzip":
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     if compression == "zstd":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[no-any-return]
+        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
     if compression == "lz4":
         import lz4.frame
 
@@ -119,7 +119,7 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
         raise DumpInputError(f"{path}: the {compression} data is corrupt or cut short ({exc})") from None
     except Exception as exc:  # zstandard and lz4 raise their own error types
         raise DumpInputError(f"{path}: the {compression} data is corrupt or cut short ({exc})") from None
-    common = {"path": path, "id": dump_id, "size": size, "how": located.how}
+    common: dict[str, Any] = {"path": path, "id": dump_id, "size": size, "how": located.how}
     if head.startswith(MAGIC):
         header = read_archive_header(io.BytesIO(head))
         return DumpInfo(
@@ -224,7 +224,7 @@ def _inspect_tar(path: Path, compression: str, common: dict[str, Any]) -> DumpIn
 class _HashingReader(io.RawIOBase):
     """Passes a file through, feeding every byte read to sha256: hashing costs no extra pass."""
 
-    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+    def __init__(self, raw: IO[bytes], digest: Any) -> None:
         self._raw = raw
         self._digest = digest
 
@@ -243,15 +243,15 @@ class _HashingReader(io.RawIOBase):
 
 
 @contextmanager
-def open_plain(info: DumpInfo, digest: Any | None = None) -> Iterator[BinaryIO]:
+def open_plain(info: DumpInfo, digest: Any | None = None) -> Iterator[IO[bytes]]:
     """The decompressed SQL text of a plain dump, as a buffered binary stream (constant memory)."""
-    raw: BinaryIO = open(info.path, "rb")  # noqa: SIM115 - closed below
+    raw: IO[bytes] = open(info.path, "rb")  # noqa: SIM115 - closed below
     if digest is not None:
-        raw = io.BufferedReader(_HashingReader(raw, digest), 1 << 20)  # type: ignore[assignment]
+        raw = io.BufferedReader(_HashingReader(raw, digest), 1 << 20)
     compression = info.extras.get("outer", "none")
     try:
         if compression == "gzip":
-            stream: BinaryIO = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
         elif compression == "zstd":
             import zstandard
 
@@ -261,7 +261,7 @@ def open_plain(info: DumpInfo, digest: Any | None = None) -> Iterator[BinaryIO]:
 
             stream = lz4.frame.open(raw, "rb")
         else:
-            stream = raw if digest is not None else io.BufferedReader(raw, 1 << 20)  # type: ignore[arg-type]
+            stream = raw if digest is not None else io.BufferedReader(raw, 1 << 20)  # type: ignore[type-var]
         yield stream
     finally:
         raw.close()

@@ -34,7 +34,9 @@ class ExistingServer:
                 self._admin.setdefault("port", str(conn.info.port))
         except psycopg.OperationalError as exc:
             reason = str(exc).replace(self._admin.get("password", "\0"), "***").strip().splitlines()[-1]
-            raise LiftbackupError(f"--liftbackup-dsn: cannot connect to {redacted(self._admin)}: {reason}") from None
+            raise LiftbackupError(
+                f"--liftbackup-dsn: cannot connect to {redacted(self._admin)}: {reason}"
+            ) from None
 
     @property
     def server_version(self) -> str:

@@ -36,8 +36,10 @@ def liftbackup_target(request: pytest.FixtureRequest) -> RestoreOutcome:
     outcome = state.outcome(dump_id)
     if not outcome.ok:
         first = outcome.error_text().splitlines()[0]
-        pytest.fail(f"restore of {outcome.info.name} failed (see {outcome.info.name}::restore): {first}",
-                    pytrace=False)
+        pytest.fail(
+            f"restore of {outcome.info.name} failed (see {outcome.info.name}::restore): {first}",
+            pytrace=False,
+        )
     return outcome
 
 

@@ -71,8 +71,15 @@ def redacted(info: Mapping[str, str]) -> str:
 
 def pg_env(info: Mapping[str, str]) -> dict[str, str]:
     """Connection settings for pg_restore/psql as PG* variables: a password in argv would show in ps."""
-    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
-             "dbname": "PGDATABASE", "options": "PGOPTIONS", "sslmode": "PGSSLMODE"}
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "dbname": "PGDATABASE",
+        "options": "PGOPTIONS",
+        "sslmode": "PGSSLMODE",
+    }
     return {names[k]: v for k, v in info.items() if k in names and v}
 
 
@@ -110,8 +117,11 @@ def create_database(host: Host, hint: str, *, restores_ownership: bool, owner: s
     read = {**base, "dbname": name, "options": READ_ONLY_OPTIONS}
     if restores_ownership:
         with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name),
-                                                                       sql.Identifier(owner or RESTORER)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(name), sql.Identifier(owner or RESTORER)
+                )
+            )
         password = admin.get("password")
         restore = {**restore, "user": RESTORER}
         read = {**read, "user": READER}

@@ -74,8 +74,10 @@ def scan(info: DumpInfo) -> ScanResult:
                     if event.name == "restrict":
                         restrict_key = event.args
                     elif event.name == "unrestrict" and event.args != restrict_key:
-                        raise RestoreError(f"{info.path}:{event.line}: \\unrestrict with a key that no "
-                                           "\\restrict set; the file was edited or spliced")
+                        raise RestoreError(
+                            f"{info.path}:{event.line}: \\unrestrict with a key that no "
+                            "\\restrict set; the file was edited or spliced"
+                        )
                     elif event.name in ("connect", "c"):
                         target = event.args.split()[-1] if event.args.split() else ""
                         if connected is not None and target != connected:
@@ -98,8 +100,10 @@ def scan(info: DumpInfo) -> ScanResult:
                 )
             lines = script.lines
     except ScriptSyntaxError as exc:
-        raise RestoreError(f"{info.path}:{exc.line}: the dump is cut short: {exc}; take a new backup",
-                           location=f"line {exc.line}") from None
+        raise RestoreError(
+            f"{info.path}:{exc.line}: the dump is cut short: {exc}; take a new backup",
+            location=f"line {exc.line}",
+        ) from None
     except RestoreError:
         raise
     except (OSError, EOFError, zlib.error) as exc:
@@ -120,8 +124,13 @@ def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
     return None
 
 
-def execute(info: DumpInfo, conninfo: dict[str, str], *, restores_ownership: bool,
-            progress: Callable[[int], None] | None = None) -> PlainStats:
+def execute(
+    info: DumpInfo,
+    conninfo: dict[str, str],
+    *,
+    restores_ownership: bool,
+    progress: Callable[[int], None] | None = None,
+) -> PlainStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError."""
     stats = PlainStats()
     with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:

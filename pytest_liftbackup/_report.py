@@ -43,8 +43,8 @@ def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]
     ]
     if outcome.ok:
         lines.append(
-            f"  restore:  passed in {outcome.seconds:.2f} s ({outcome.mb_per_s:.1f} MB/s) by {outcome.engine}; "
-            f"{len(outcome.tables)} tables, {outcome.rows} rows"
+            f"  restore:  passed in {outcome.seconds:.2f} s ({outcome.mb_per_s:.1f} MB/s) "
+            f"by {outcome.engine}; {len(outcome.tables)} tables, {outcome.rows} rows"
         )
     else:
         first = outcome.error_text().splitlines()[0] if outcome.error else "not run"

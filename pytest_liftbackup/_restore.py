@@ -67,8 +67,13 @@ def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def restore(outcome: RestoreOutcome, get_host: Callable[[], Any], pg_restore: PgBinaries | None,
-            workdir: Path, jobs: int = 1) -> None:
+def restore(
+    outcome: RestoreOutcome,
+    get_host: Callable[[], Any],
+    pg_restore: PgBinaries | None,
+    workdir: Path,
+    jobs: int = 1,
+) -> None:
     """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
 
     The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
@@ -96,14 +101,21 @@ def restore(outcome: RestoreOutcome, get_host: Callable[[], Any], pg_restore: Pg
         database = host.create_database(info.database or info.id, owner=owner)
         outcome.database = database
         if info.is_plain:
-            stats = _plain_restore.execute(info, database.restore_conninfo,
-                                           restores_ownership=database.restores_ownership)
+            stats = _plain_restore.execute(
+                info, database.restore_conninfo, restores_ownership=database.restores_ownership
+            )
             outcome.skipped = stats.skipped
             outcome.warnings = stats.warnings
         else:
             assert pg_restore is not None
-            _archive_restore.restore(info, archive, pg_restore, database.restore_conninfo,
-                                     restores_ownership=database.restores_ownership, jobs=jobs)
+            _archive_restore.restore(
+                info,
+                archive,
+                pg_restore,
+                database.restore_conninfo,
+                restores_ownership=database.restores_ownership,
+                jobs=jobs,
+            )
             if not database.restores_ownership:
                 outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
         outcome.seconds = time.perf_counter() - started

@@ -19,7 +19,9 @@ _PATTERNS = [
     re.compile(rb"^SET\s+(?:SESSION\s+AUTHORIZATION|ROLE)\s+'?(" + _IDENT + rb")", re.IGNORECASE),
 ]
 _NOT_ROLES = frozenset({"public", "current_user", "session_user", "current_role", "default", "none"})
-_OWNERSHIP = re.compile(rb"^(ALTER\b.*\bOWNER\s+TO\b|SET\s+SESSION\s+AUTHORIZATION\b)", re.IGNORECASE | re.DOTALL)
+_OWNERSHIP = re.compile(
+    rb"^(ALTER\b.*\bOWNER\s+TO\b|SET\s+SESSION\s+AUTHORIZATION\b)", re.IGNORECASE | re.DOTALL
+)
 _PRIVILEGE_TYPES = frozenset({"ACL", "DEFAULT ACL"})
 _IDENT_RE = re.compile(_IDENT)
 

@@ -8,6 +8,7 @@ an untrusted dump restore without superuser rights.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mirakuru.exceptions import ProcessFinishedWithError
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from ._binaries import PgBinaries
@@ -45,11 +47,19 @@ def restore_settings() -> dict[str, str]:
     }
 
 
-class _Executor(PostgreSQLExecutor):  # type: ignore[misc]
+class _Executor(PostgreSQLExecutor):
     """pytest-postgresql's executor, with every server tool run as `os_user` and no TCP on POSIX."""
 
-    def __init__(self, binaries: PgBinaries, workdir: Path, datadir: Path, rundir: Path, port: int,
-                 os_user: OsUser | None, options: str) -> None:
+    def __init__(
+        self,
+        binaries: PgBinaries,
+        workdir: Path,
+        datadir: Path,
+        rundir: Path,
+        port: int,
+        os_user: OsUser | None,
+        options: str,
+    ) -> None:
         self._os_user = os_user
         self._workdir = workdir
         self._socket = rundir / f".s.PGSQL.{port}"
@@ -79,7 +89,12 @@ class _Executor(PostgreSQLExecutor):  # type: ignore[misc]
         extra = self._os_user.popen_kwargs() if self._os_user else {}
         return subprocess.run(
             [self.executable, *args, "-D", self.datadir],
-            capture_output=True, text=True, cwd=self._workdir, timeout=120, check=False, **extra,
+            capture_output=True,
+            text=True,
+            cwd=self._workdir,
+            timeout=120,
+            check=False,
+            **extra,
         )
 
     def init_directory(self) -> None:
@@ -99,10 +114,9 @@ class _Executor(PostgreSQLExecutor):  # type: ignore[misc]
 
     def stop(self, sig: int | None = None, exp_sig: int | None = None) -> _Executor:
         self._pg_ctl("stop", "-m", "fast", "-w")
-        try:
+        # pytest-postgresql's own stop() runs pg_ctl as root; the launcher it would reap has long exited
+        with contextlib.suppress(ProcessFinishedWithError, ProcessLookupError):
             super(PostgreSQLExecutor, self).stop(sig, exp_sig)
-        except Exception:  # the pg_ctl launcher has long exited; nothing left to stop
-            pass
         return self
 
 
@@ -150,8 +164,17 @@ class ThrowawayServer:
     def _start(self) -> None:
         data = make_private_dir(self.workdir / "data", self.os_user)
         run = make_private_dir(self.workdir / "run", self.os_user)
-        initdb = [str(self.binaries.tool("initdb")), "-D", str(data), "-U", SUPERUSER, "-E", "UTF8",
-                  "--locale=C", "-N"]
+        initdb = [
+            str(self.binaries.tool("initdb")),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-N",
+        ]
         if self.binaries.major >= 18:
             initdb.append("--no-data-checksums")
         if self._secret:
@@ -173,7 +196,9 @@ class ThrowawayServer:
         except Exception as exc:
             log = run / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise LiftbackupError(f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{tail}") from None
+            raise LiftbackupError(
+                f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{tail}"
+            ) from None
         self._port = port
         self._host = "127.0.0.1" if WINDOWS else str(run)
 

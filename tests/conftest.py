@@ -67,7 +67,9 @@ def dumps(source: build.SourceDatabase, tmp_path_factory: pytest.TempPathFactory
     plain = source.dump(out / PLAIN_NAME, "-F", "p")
     raw = plain.read_bytes()
     gz = write_bytes(out / "lift_simulator_backup_20260121_080000.sql.gz", gzip.compress(raw))
-    zst = write_bytes(out / "lift_simulator_backup_20260122_080000.sql.zst", zstandard.ZstdCompressor().compress(raw))
+    zst = write_bytes(
+        out / "lift_simulator_backup_20260122_080000.sql.zst", zstandard.ZstdCompressor().compress(raw)
+    )
     lz4_file = write_bytes(out / "lift_simulator_backup_20260123_080000.sql.lz4", lz4.frame.compress(raw))
     custom = source.dump(out / "lift.dump", "-F", "c")
     (out / "custom.dump.gz").write_bytes(gzip.compress(custom.read_bytes()))
@@ -75,8 +77,18 @@ def dumps(source: build.SourceDatabase, tmp_path_factory: pytest.TempPathFactory
     source.dump(out / "lift.tar", "-F", "t")
     with tarfile.open(out / "lift_dir.tar.gz", "w:gz") as tar:
         tar.add(directory, arcname="lift_dir")
-    return Dumps(out, plain, gz, zst, lz4_file, custom,
-                 out / "custom.dump.gz", directory, out / "lift.tar", out / "lift_dir.tar.gz")
+    return Dumps(
+        out,
+        plain,
+        gz,
+        zst,
+        lz4_file,
+        custom,
+        out / "custom.dump.gz",
+        directory,
+        out / "lift.tar",
+        out / "lift_dir.tar.gz",
+    )
 
 
 @dataclass

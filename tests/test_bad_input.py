@@ -38,7 +38,9 @@ def test_a_path_that_does_not_exist(pytester: pytest.Pytester, scratch: Scratch,
 
 def test_a_glob_that_matches_nothing(pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
     result = run(pytester, f"--liftbackup={tmp_path}/*.sql")
-    assert_usage_error(result, f"{tmp_path}/*.sql: no file matches this pattern; check the path and the quoting")
+    assert_usage_error(
+        result, f"{tmp_path}/*.sql: no file matches this pattern; check the path and the quoting"
+    )
 
 
 def test_an_empty_file(pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
@@ -57,8 +59,9 @@ def test_an_empty_file(pytester: pytest.Pytester, scratch: Scratch, tmp_path: Pa
     ],
     ids=["png", "random-bytes", "sql-not-from-pg_dump"],
 )
-def test_a_file_that_is_not_a_dump(content: bytes, what: str, pytester: pytest.Pytester, scratch: Scratch,
-                                   tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_dump(
+    content: bytes, what: str, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     bad = write_bytes(tmp_path / "backup.sql", content)
     result = run(pytester, f"--liftbackup={bad}")
     assert_usage_error(result, f"{bad}: not a pg_dump backup ({what}); pass a file written by pg_dump")
@@ -73,11 +76,14 @@ def test_a_truncated_gzip(dumps: Dumps, pytester: pytest.Pytester, scratch: Scra
     assert_clean(scratch)
 
 
-def test_a_gzip_cut_after_its_first_64k_fails_the_restore(dumps: Dumps, pytester: pytest.Pytester,
-                                                          scratch: Scratch, tmp_path: Path) -> None:
+def test_a_gzip_cut_after_its_first_64k_fails_the_restore(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     """The header reads fine; the damage is found by the full pass before anything runs."""
     raw = dumps.plain.read_bytes()
-    big = raw.replace(b"SET statement_timeout = 0;", b"SET statement_timeout = 0;\n" + b"-- padding\n" * 20000)
+    big = raw.replace(
+        b"SET statement_timeout = 0;", b"SET statement_timeout = 0;\n" + b"-- padding\n" * 20000
+    )
     data = gzip.compress(big)
     cut = write_bytes(tmp_path / "lift_simulator_backup_20260120_080000.sql.gz", data[: len(data) - 200])
     result = run(pytester, f"--liftbackup={cut}")
@@ -86,8 +92,9 @@ def test_a_gzip_cut_after_its_first_64k_fails_the_restore(dumps: Dumps, pytester
     assert_clean(scratch)
 
 
-def test_a_custom_archive_cut_short(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
-                                    tmp_path: Path) -> None:
+def test_a_custom_archive_cut_short(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     data = dumps.custom.read_bytes()
     cut = write_bytes(tmp_path / "lift.dump", data[: len(data) - 3000])
     result = run(pytester, f"--liftbackup={cut}")
@@ -99,8 +106,9 @@ def test_a_custom_archive_cut_short(dumps: Dumps, pytester: pytest.Pytester, scr
     assert_clean(scratch)
 
 
-def test_a_directory_without_toc_dat(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
-                                     tmp_path: Path) -> None:
+def test_a_directory_without_toc_dat(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     broken = tmp_path / "lift_dir"
     broken.mkdir()
     for part in dumps.directory.iterdir():
@@ -116,32 +124,53 @@ def test_an_empty_folder(pytester: pytest.Pytester, scratch: Scratch, tmp_path: 
     assert_usage_error(result, f"{tmp_path}: this folder holds no backup")
 
 
-def test_a_plain_dump_newer_than_every_server(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
-                                              tmp_path: Path) -> None:
-    newer = write_bytes(tmp_path / "lift_simulator_backup_20260120_080000.sql", dumps.plain.read_bytes().replace(
-        b"-- Dumped by pg_dump version 18.6", b"-- Dumped by pg_dump version 99.1"))
+def test_a_plain_dump_newer_than_every_server(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    newer = write_bytes(
+        tmp_path / "lift_simulator_backup_20260120_080000.sql",
+        dumps.plain.read_bytes().replace(
+            b"-- Dumped by pg_dump version 18.6", b"-- Dumped by pg_dump version 99.1"
+        ),
+    )
     result = run(pytester, f"--liftbackup={newer}")
-    assert_one_clear_error(result, f"{newer} needs PostgreSQL 99 or newer with postgres, initdb, pg_ctl, "
-                                   "but the binaries found are: 18.6 (", 1)
+    assert_one_clear_error(
+        result,
+        f"{newer} needs PostgreSQL 99 or newer with postgres, initdb, pg_ctl, "
+        "but the binaries found are: 18.6 (",
+        1,
+    )
     assert "pass its bin folder with --liftbackup-pg-bin=DIR" in output(result)
     assert "server: throwaway PostgreSQL" not in output(result)  # no server was started for nothing
     assert_clean(scratch)
 
 
-def test_a_custom_archive_newer_than_every_pg_restore(dumps: Dumps, pytester: pytest.Pytester,
-                                                      scratch: Scratch, tmp_path: Path) -> None:
+def test_a_custom_archive_newer_than_every_pg_restore(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     data = dumps.custom.read_bytes()
     header, rest = data[:200].replace(b"18.6", b"99.6"), data[200:]
     newer = write_bytes(tmp_path / "lift.dump", header + rest)
     result = run(pytester, f"--liftbackup={newer}")
-    assert_one_clear_error(result, f"{newer} (custom archive) needs PostgreSQL 99 or newer with pg_restore", 1)
+    assert_one_clear_error(
+        result, f"{newer} (custom archive) needs PostgreSQL 99 or newer with pg_restore", 1
+    )
     assert_clean(scratch)
 
 
-@pytest.mark.parametrize("meta", ["\\! touch {canary}", "\\copy lift_simulator.lift_system TO '{canary}'",
-                                  "\\o {canary}", "\\i {canary}", "\\set ON_ERROR_STOP off"])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        "\\! touch {canary}",
+        "\\copy lift_simulator.lift_system TO '{canary}'",
+        "\\o {canary}",
+        "\\i {canary}",
+        "\\set ON_ERROR_STOP off",
+    ],
+)
 def test_a_forbidden_meta_command_is_refused_before_anything_runs(
-        meta: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    meta: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     canary = tmp_path / "SOMEFILE"
     raw = dumps.plain.read_bytes()
     line = raw[: raw.index(b"CREATE TABLE")].count(b"\n") + 1
@@ -149,7 +178,9 @@ def test_a_forbidden_meta_command_is_refused_before_anything_runs(
     dump = write_bytes(tmp_path / "lift_simulator_backup_20260120_080000.sql", evil)
     result = run(pytester, f"--liftbackup={dump}")
     name = meta.split()[0]
-    assert_one_clear_error(result, f"{dump}:{line}: refused the psql meta-command {name}: pg_dump never writes it", 1)
+    assert_one_clear_error(
+        result, f"{dump}:{line}: refused the psql meta-command {name}: pg_dump never writes it", 1
+    )
     assert "nothing was restored" in output(result)
     assert "server: throwaway PostgreSQL" not in output(result)  # refused before a server was started
     assert not canary.exists()
@@ -165,8 +196,8 @@ def test_a_forbidden_meta_command_is_refused_before_anything_runs(
     ids=["no-trailer", "copy-cut-short"],
 )
 def test_a_truncated_plain_dump_fails_even_if_every_statement_succeeds(
-        marker: bytes, expected: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
-        tmp_path: Path) -> None:
+    marker: bytes, expected: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     cut = truncated_plain(dumps.plain, tmp_path / "lift_simulator_backup_20260120_080000.sql", marker)
     result = run(pytester, f"--liftbackup={cut}")
     assert_one_clear_error(result, expected, 1)

@@ -25,25 +25,32 @@ def test_the_readme_sample_restores(pytester: pytest.Pytester, scratch: Scratch)
 
 
 def test_a_dump_made_with_create_database_restores_into_the_throwaway_database(
-        source: SourceDatabase, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    source: SourceDatabase, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     dump = source.dump(tmp_path / "lift_simulator_backup_20260120_080000.sql", "-F", "p", "-C")
     assert b"CREATE DATABASE lift_simulator" in dump.read_bytes()
     result = run(pytester, f"--liftbackup={dump}")
     text = output(result)
     assert result.ret == 0, text
-    assert "skipped:  2 statement(s): CREATE/ALTER DATABASE (restored into the throwaway database instead)" in text
+    assert (
+        "skipped:  2 statement(s): CREATE/ALTER DATABASE (restored into the throwaway database instead)"
+        in text
+    )
     assert "5 tables, 266 rows" in text
 
 
-def test_pg_bin_names_the_binaries(pytester: pytest.Pytester, scratch: Scratch, pg_binaries: PgBinaries) -> None:
+def test_pg_bin_names_the_binaries(
+    pytester: pytest.Pytester, scratch: Scratch, pg_binaries: PgBinaries
+) -> None:
     bindir = embedded_bindir()
     result = run(pytester, f"--liftbackup={SAMPLE}", f"--liftbackup-pg-bin={bindir}")
     assert f"PostgreSQL 18.6 from {bindir} (command line (--liftbackup-pg-bin))" in output(result)
     result.assert_outcomes(passed=1)
 
 
-def test_pg_bin_that_holds_no_postgresql_is_one_clear_error(pytester: pytest.Pytester, scratch: Scratch,
-                                                            tmp_path: Path) -> None:
+def test_pg_bin_that_holds_no_postgresql_is_one_clear_error(
+    pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     result = run(pytester, f"--liftbackup={SAMPLE}", f"--liftbackup-pg-bin={tmp_path}")
     text = output(result)
     assert result.ret == 1
@@ -52,8 +59,9 @@ def test_pg_bin_that_holds_no_postgresql_is_one_clear_error(pytester: pytest.Pyt
     assert_clean(scratch)
 
 
-def test_run_as_names_a_user_that_does_not_exist(pytester: pytest.Pytester, scratch: Scratch,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_as_names_a_user_that_does_not_exist(
+    pytester: pytest.Pytester, scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import os
 
     if os.name == "nt" or os.geteuid() != 0:

@@ -51,8 +51,9 @@ def assert_untouched(server: ThrowawayServer) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["plain", "custom", "directory"])
-def test_restores_into_a_throwaway_database_and_drops_it(fmt: str, dumps: Dumps, existing: ThrowawayServer,
-                                                         pytester: pytest.Pytester, scratch: Scratch) -> None:
+def test_restores_into_a_throwaway_database_and_drops_it(
+    fmt: str, dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
     result = run(pytester, f"--liftbackup={dumps.all_formats()[fmt]}", f"--liftbackup-dsn={dsn(existing)}")
     text = output(result)
     assert result.ret == 0, text
@@ -65,8 +66,13 @@ def test_restores_into_a_throwaway_database_and_drops_it(fmt: str, dumps: Dumps,
     assert_clean(scratch)
 
 
-def test_the_environment_gives_the_dsn(dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester,
-                                       monkeypatch: pytest.MonkeyPatch, scratch: Scratch) -> None:
+def test_the_environment_gives_the_dsn(
+    dumps: Dumps,
+    existing: ThrowawayServer,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    scratch: Scratch,
+) -> None:
     monkeypatch.setenv("LIFTBACKUP_DSN", dsn(existing))
     result = run(pytester, f"--liftbackup={dumps.plain}")
     assert "liftbackup: server: existing, from environment (LIFTBACKUP_DSN)" in output(result)
@@ -74,11 +80,15 @@ def test_the_environment_gives_the_dsn(dumps: Dumps, existing: ThrowawayServer, 
     assert_untouched(existing)
 
 
-def test_a_failed_restore_still_drops_its_database(dumps: Dumps, existing: ThrowawayServer,
-                                                   pytester: pytest.Pytester, scratch: Scratch,
-                                                   tmp_path: Path) -> None:
-    broken = write_bytes(tmp_path / PLAIN_NAME, dumps.plain.read_bytes().replace(
-        b"CREATE TABLE lift_simulator.scenario", b"CREATE TABLE lift_simulator.lift_system", 1))
+def test_a_failed_restore_still_drops_its_database(
+    dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    broken = write_bytes(
+        tmp_path / PLAIN_NAME,
+        dumps.plain.read_bytes().replace(
+            b"CREATE TABLE lift_simulator.scenario", b"CREATE TABLE lift_simulator.lift_system", 1
+        ),
+    )
     result = run(pytester, f"--liftbackup={broken}", f"--liftbackup-dsn={dsn(existing)}")
     text = output(result)
     result.assert_outcomes(failed=1)
@@ -89,7 +99,8 @@ def test_a_failed_restore_still_drops_its_database(dumps: Dumps, existing: Throw
 
 
 def test_an_unreachable_server_is_one_clear_error_without_the_password(
-        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     bad = f"postgresql://ci_user:{PASSWORD}@/postgres?host={tmp_path}&port=5999"
     result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={bad}")
     text = output(result)
@@ -100,15 +111,34 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_mid_restore_drops_its_database(sig: signal.Signals, dumps: Dumps, existing: ThrowawayServer,
-                                                    pytester: pytest.Pytester, scratch: Scratch,
-                                                    tmp_path: Path) -> None:
-    slow = write_bytes(tmp_path / PLAIN_NAME, dumps.plain.read_bytes().replace(
-        b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1))
+def test_interrupted_mid_restore_drops_its_database(
+    sig: signal.Signals,
+    dumps: Dumps,
+    existing: ThrowawayServer,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    slow = write_bytes(
+        tmp_path / PLAIN_NAME,
+        dumps.plain.read_bytes().replace(
+            b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1
+        ),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}",
-         f"--liftbackup-dsn={dsn(existing)}"],
-        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--liftbackup={slow}",
+            f"--liftbackup-dsn={dsn(existing)}",
+        ],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not any(d.startswith("liftbackup_") for d in databases(existing)):

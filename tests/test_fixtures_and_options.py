@@ -41,30 +41,40 @@ def test_dump_facts(liftbackup_dump):
 
 
 def test_users_tests_get_a_read_only_connection_and_the_dump_facts(
-        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = run(pytester, "-v", f"--liftbackup={dumps.plain}")
     assert result.ret == 0, output(result)
     result.assert_outcomes(passed=5)
-    result.stdout.fnmatch_lines(["*test_user.py::test_rows[[]lift_simulator_backup_20260120_080000[]] PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*test_user.py::test_rows[[]lift_simulator_backup_20260120_080000[]] PASSED*"]
+    )
     assert "items:    5 passed" in output(result)
     assert_clean(scratch)
 
 
 def test_a_failed_restore_makes_users_tests_errors_that_point_at_it(
-        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path) -> None:
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     cut = truncated_plain(dumps.plain, tmp_path / PLAIN_NAME, b"--\n-- PostgreSQL database dump complete")
     pytester.makepyfile(test_user=USER_TESTS)
     result = run(pytester, f"--liftbackup={cut}")
     result.assert_outcomes(failed=1, errors=4)
     text = output(result)
-    assert text.count(f"restore of {PLAIN_NAME} failed (see {PLAIN_NAME}::restore): {cut}: the dump is cut short") == 4
+    assert (
+        text.count(
+            f"restore of {PLAIN_NAME} failed (see {PLAIN_NAME}::restore): {cut}: the dump is cut short"
+        )
+        == 4
+    )
     assert "Traceback" not in text
     assert_clean(scratch)
 
 
 def test_environment_and_ini_give_the_dump_and_the_header_says_which(
-        dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, monkeypatch: pytest.MonkeyPatch) -> None:
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini(f"[pytest]\nliftbackup_dump = {dumps.custom}\n")
     result = run(pytester)
     assert "liftbackup: 1 dump(s) from ini (liftbackup_dump)" in output(result)
@@ -79,8 +89,9 @@ def test_environment_and_ini_give_the_dump_and_the_header_says_which(
     result.assert_outcomes(passed=1)
 
 
-def test_a_backup_folder_means_its_newest_backup(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch,
-                                                 tmp_path: Path) -> None:
+def test_a_backup_folder_means_its_newest_backup(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     folder = tmp_path / "lift_simulator"
     folder.mkdir()
     for stamp in ("20260106_080000", "20260120_080000", "20260113_080000"):
@@ -89,8 +100,10 @@ def test_a_backup_folder_means_its_newest_backup(dumps: Dumps, pytester: pytest.
     os.utime(folder / "lift_simulator_backup_20260106_080000.sql")  # newest mtime, oldest name
     result = run(pytester, f"--liftbackup={folder}")
     text = output(result)
-    assert f"{folder}/lift_simulator_backup_20260120_080000.sql [newest of 3 backups in {folder} by file-name " \
-           "timestamp]" in text
+    assert (
+        f"{folder}/lift_simulator_backup_20260120_080000.sql [newest of 3 backups in {folder} by file-name "
+        "timestamp]" in text
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -102,13 +115,24 @@ def test_a_glob_takes_every_match(dumps: Dumps, pytester: pytest.Pytester, scrat
 
 def _python_runs_as_nobody() -> bool:
     try:
-        return subprocess.run([sys.executable, "-c", "import pytest_liftbackup"], user=65534, group=65534,
-                              extra_groups=[], capture_output=True, cwd="/").returncode == 0
+        return (
+            subprocess.run(
+                [sys.executable, "-c", "import pytest_liftbackup"],
+                user=65534,
+                group=65534,
+                extra_groups=[],
+                capture_output=True,
+                cwd="/",
+            ).returncode
+            == 0
+        )
     except OSError:
         return False
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() != 0, reason="only root can run pytest as another user")
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="only root can run pytest as another user"
+)
 def test_works_as_an_ordinary_user(dumps: Dumps, scratch: Scratch) -> None:
     """As root the suite proves the root path; this runs the same job as the unprivileged `nobody`.
 
@@ -121,8 +145,21 @@ def test_works_as_an_ordinary_user(dumps: Dumps, scratch: Scratch) -> None:
     os.chown(scratch.tmpdir, 65534, 65534)
     env = {"PATH": os.environ["PATH"], "TMPDIR": str(scratch.tmpdir), "HOME": str(scratch.tmpdir)}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={scratch.tmpdir / PLAIN_NAME}"],
-        cwd=scratch.tmpdir, env=env, capture_output=True, text=True, user=65534, group=65534, extra_groups=[],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--liftbackup={scratch.tmpdir / PLAIN_NAME}",
+        ],
+        cwd=scratch.tmpdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        user=65534,
+        group=65534,
+        extra_groups=[],
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "running as OS user" not in done.stdout  # ran as itself: no user switch needed

@@ -17,6 +17,7 @@ from pytest_liftbackup._locate import LocatedDump
 from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import Dumps
 
+# The domain name has dotless i (U+0131) on purpose, as pagila's has.
 EXOTIC = r"""
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN "bıgınt" AS bigint CHECK (VALUE >= 0);
@@ -43,21 +44,41 @@ SELECT lo_from_bytea(0, 'large object bytes');
 
 def pg_dump_text(binaries: PgBinaries, database: Database) -> str:
     env = {**os.environ, **pg_env(database.restore_conninfo)}
-    done = subprocess.run([str(binaries.tool("pg_dump")), "--restrict-key=oracle", "-d", database.name],
-                          capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [str(binaries.tool("pg_dump")), "--restrict-key=oracle", "-d", database.name],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return done.stdout
 
 
 def psql_restore(binaries: PgBinaries, database: Database, dump: Path) -> None:
     env = {**os.environ, **pg_env(database.restore_conninfo)}
-    subprocess.run([str(binaries.tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database.name,
-                    "-f", str(dump)], capture_output=True, env=env, check=True)
+    subprocess.run(
+        [
+            str(binaries.tool("psql")),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            database.name,
+            "-f",
+            str(dump),
+        ],
+        capture_output=True,
+        env=env,
+        check=True,
+    )
 
 
 def native_owner(server: ThrowawayServer, database: Database) -> str:
     with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        row = conn.execute("SELECT datdba::regrole::text FROM pg_database WHERE datname = %s",
-                           (database.name,)).fetchone()
+        row = conn.execute(
+            "SELECT datdba::regrole::text FROM pg_database WHERE datname = %s", (database.name,)
+        ).fetchone()
     assert row is not None
     return str(row[0])
 
@@ -79,8 +100,9 @@ def server(pg_binaries: PgBinaries) -> ThrowawayServer:
 
 
 @pytest.fixture(scope="module")
-def exotic_dump(source_server: ThrowawayServer, pg_binaries: PgBinaries,
-                tmp_path_factory: pytest.TempPathFactory) -> Path:
+def exotic_dump(
+    source_server: ThrowawayServer, pg_binaries: PgBinaries, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     admin = source_server.admin_conninfo()
     with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
         conn.execute("CREATE ROLE postgres NOLOGIN")  # the owner most real dumps name
@@ -95,8 +117,9 @@ def exotic_dump(source_server: ThrowawayServer, pg_binaries: PgBinaries,
 
 
 @pytest.mark.parametrize("which", ["lift_simulator", "exotic"])
-def test_native_engine_equals_psql(which: str, dumps: Dumps, exotic_dump: Path, server: ThrowawayServer,
-                                   pg_binaries: PgBinaries) -> None:
+def test_native_engine_equals_psql(
+    which: str, dumps: Dumps, exotic_dump: Path, server: ThrowawayServer, pg_binaries: PgBinaries
+) -> None:
     dump = dumps.plain if which == "lift_simulator" else exotic_dump
     native = native_restore(server, dump)
     by_psql = server.create_database("psql", owner=native_owner(server, native))
@@ -106,14 +129,16 @@ def test_native_engine_equals_psql(which: str, dumps: Dumps, exotic_dump: Path, 
     assert "CREATE TABLE" in native_text and "COPY " in native_text  # compared something real
 
 
-def test_every_archive_format_gives_the_same_database(dumps: Dumps, server: ThrowawayServer,
-                                                      pg_binaries: PgBinaries, tmp_path: Path) -> None:
+def test_every_archive_format_gives_the_same_database(
+    dumps: Dumps, server: ThrowawayServer, pg_binaries: PgBinaries, tmp_path: Path
+) -> None:
     expected = pg_dump_text(pg_binaries, native_restore(server, dumps.plain))
     for fmt in ("custom", "directory", "tar", "wrapped_directory", "custom_gzipped"):
         path = dumps.all_formats()[fmt]
         info = inspect_dump(LocatedDump(path, str(path), "given"), fmt)
         archive = _archive_restore.readable_archive(info, tmp_path)
         database = server.create_database(fmt, owner="lift_admin")
-        _archive_restore.restore(info, archive, pg_binaries, database.restore_conninfo, restores_ownership=True,
-                                 jobs=2)
+        _archive_restore.restore(
+            info, archive, pg_binaries, database.restore_conninfo, restores_ownership=True, jobs=2
+        )
         assert pg_dump_text(pg_binaries, database) == expected, fmt

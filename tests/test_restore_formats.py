@@ -27,8 +27,9 @@ FORMATS = {
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_every_format_restores_with_zero_errors(fmt: str, dumps: Dumps, pytester: pytest.Pytester,
-                                                scratch: Scratch) -> None:
+def test_every_format_restores_with_zero_errors(
+    fmt: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
     dump = dumps.all_formats()[fmt]
     result = run(pytester, f"--liftbackup={dump}")
     text = output(result)
@@ -41,7 +42,9 @@ def test_every_format_restores_with_zero_errors(fmt: str, dumps: Dumps, pytester
     assert_clean(scratch)
 
 
-def test_all_formats_in_one_run_share_one_server(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+def test_all_formats_in_one_run_share_one_server(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
     args = [f"--liftbackup={p}" for p in dumps.all_formats().values()]
     result = run(pytester, "-v", *args)
     assert result.ret == 0, output(result)
@@ -51,7 +54,9 @@ def test_all_formats_in_one_run_share_one_server(dumps: Dumps, pytester: pytest.
     assert_clean(scratch)
 
 
-def test_summary_and_header_report_the_dump_facts(dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch) -> None:
+def test_summary_and_header_report_the_dump_facts(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
     result = run(pytester, f"--liftbackup={dumps.plain}")
     text = output(result)
     assert "liftbackup: 1 dump(s) from command line (--liftbackup)" in text
@@ -75,14 +80,22 @@ def test_without_liftbackup_nothing_is_collected_and_fixtures_skip(pytester: pyt
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_mid_restore_leaves_no_server_and_no_folder(sig: signal.Signals, dumps: Dumps,
-                                                               pytester: pytest.Pytester, scratch: Scratch,
-                                                               tmp_path: Path) -> None:
+def test_interrupted_mid_restore_leaves_no_server_and_no_folder(
+    sig: signal.Signals, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
     slow = tmp_path / PLAIN_NAME
-    slow.write_bytes(dumps.plain.read_bytes().replace(
-        b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1))
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}"],
-                            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    slow.write_bytes(
+        dumps.plain.read_bytes().replace(
+            b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not servers_under(scratch.tmpdir):
         assert proc.poll() is None and time.monotonic() < deadline, "the server never started"

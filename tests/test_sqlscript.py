@@ -22,8 +22,10 @@ def events(text: bytes) -> list[object]:
 
 
 def test_semicolons_inside_quotes_comments_and_dollar_bodies_do_not_end_a_statement() -> None:
-    sql = (b"SELECT 'a;b''c', E'x\\';y', \"we;ird\"\"x\", $f$ ; $f$, $$;$$, a$b$c;"
-           b" /* c ; /* nested ; */ ; */ SELECT 2;\n")
+    sql = (
+        b"SELECT 'a;b''c', E'x\\';y', \"we;ird\"\"x\", $f$ ; $f$, $$;$$, a$b$c;"
+        b" /* c ; /* nested ; */ ; */ SELECT 2;\n"
+    )
     assert events(sql) == [
         b"SELECT 'a;b''c', E'x\\';y', \"we;ird\"\"x\", $f$ ; $f$, $$;$$, a$b$c;",
         b"/* c ; /* nested ; */ ; */ SELECT 2;",
@@ -45,9 +47,16 @@ def test_copy_data_is_passed_through_untouched_including_backslashes() -> None:
 
 
 def test_meta_commands_are_reported_with_their_line_even_mid_statement() -> None:
-    found = [e for e in SqlScript(io.BytesIO(b"\\restrict k1\nSELECT 1 \\! rm -rf /\n;\n\\i other.sql\n"))
-             if isinstance(e, MetaCommand)]
-    assert found == [MetaCommand("restrict", "k1", 1), MetaCommand("!", "rm -rf /", 2), MetaCommand("i", "other.sql", 4)]
+    found = [
+        e
+        for e in SqlScript(io.BytesIO(b"\\restrict k1\nSELECT 1 \\! rm -rf /\n;\n\\i other.sql\n"))
+        if isinstance(e, MetaCommand)
+    ]
+    assert found == [
+        MetaCommand("restrict", "k1", 1),
+        MetaCommand("!", "rm -rf /", 2),
+        MetaCommand("i", "other.sql", 4),
+    ]
 
 
 def test_a_backslash_inside_a_standard_string_is_not_a_meta_command() -> None:
@@ -55,7 +64,11 @@ def test_a_backslash_inside_a_standard_string_is_not_a_meta_command() -> None:
 
 
 def test_toc_headers_name_the_object_each_statement_restores() -> None:
-    script = SqlScript(io.BytesIO(b"--\n-- Name: t; Type: TABLE; Schema: lift_simulator; Owner: lift_admin\n--\n\nCREATE TABLE t ();\n"))
+    script = SqlScript(
+        io.BytesIO(
+            b"--\n-- Name: t; Type: TABLE; Schema: lift_simulator; Owner: lift_admin\n--\n\nCREATE TABLE t ();\n"
+        )
+    )
     (statement,) = list(script)
     assert str(statement.entry) == "TABLE lift_simulator.t"
     assert statement.entry.owner == "lift_admin"
@@ -80,5 +93,7 @@ def test_the_trailer_marks_the_script_complete() -> None:
     ],
 )
 def test_a_script_cut_short_is_an_error_naming_where(text: bytes, message: str) -> None:
-    with pytest.raises(ScriptSyntaxError, match=message.replace("$", r"\$").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        ScriptSyntaxError, match=message.replace("$", r"\$").replace("(", r"\(").replace(")", r"\)")
+    ):
         events(text)

@@ -90,8 +90,12 @@ class SourceDatabase:
         env = {"PGHOST": self.admin["host"], "PGPORT": self.admin["port"], "PGUSER": self.admin["user"]}
         if "password" in self.admin:
             env["PGPASSWORD"] = self.admin["password"]
-        subprocess.run([str(self.pg_dump), "-d", DATABASE, "-f", str(target), *args], check=True,
-                       env={**__import__("os").environ, **env}, capture_output=True)
+        subprocess.run(
+            [str(self.pg_dump), "-d", DATABASE, "-f", str(target), *args],
+            check=True,
+            env={**__import__("os").environ, **env},
+            capture_output=True,
+        )
         return target
 
 
@@ -99,6 +103,8 @@ def create_source(admin: dict[str, str], pg_dump: Path, **seed: int) -> SourceDa
     conninfo = psycopg.conninfo.make_conninfo(**admin)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(OWNER)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(OWNER)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE), sql.Identifier(OWNER))
+        )
     migrate_and_seed(psycopg.conninfo.make_conninfo(**{**admin, "dbname": DATABASE}), **seed)
     return SourceDatabase(admin, pg_dump)
