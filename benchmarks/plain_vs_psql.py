@@ -38,8 +38,9 @@ def main() -> None:
     server = ThrowawayServer(binaries)
     out = Path(tempfile.mkdtemp(prefix="lb-bench-"))
     try:
-        source = build.create_source(server.admin_conninfo(), binaries.tool("pg_dump"),
-                                     systems=args.systems, padding=args.padding)
+        source = build.create_source(
+            server.admin_conninfo(), binaries.tool("pg_dump"), systems=args.systems, padding=args.padding
+        )
         dump = source.dump(out / "lift_simulator_backup_20260120_080000.sql", "-F", "p")
         info = inspect_dump(LocatedDump(dump, str(dump), "given"), "bench")
         print(f"dump: {info.size / 1e6:.1f} MB, PostgreSQL {binaries.version}, {os.cpu_count()} CPUs")
@@ -55,15 +56,30 @@ def main() -> None:
             server.drop_database(db)
             db = server.create_database("psql", owner=scanned.roles.main_owner)
             t = time.perf_counter()
-            subprocess.run([str(binaries.tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.name,
-                            "-f", str(dump)], env={**os.environ, **pg_env(db.restore_conninfo)}, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    str(binaries.tool("psql")),
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    db.name,
+                    "-f",
+                    str(dump),
+                ],
+                env={**os.environ, **pg_env(db.restore_conninfo)},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             psql.append(time.perf_counter() - t)
             server.drop_database(db)
             print(f"round {round_no}: native {native[-1]:.2f} s, psql -f {psql[-1]:.2f} s")
         mn, mp = statistics.median(native), statistics.median(psql)
-        print(f"median: native {mn:.2f} s ({info.size / 1e6 / mn:.1f} MB/s), psql -f {mp:.2f} s "
-              f"({info.size / 1e6 / mp:.1f} MB/s); native/psql = {mn / mp:.2f}")
+        print(
+            f"median: native {mn:.2f} s ({info.size / 1e6 / mn:.1f} MB/s), psql -f {mp:.2f} s "
+            f"({info.size / 1e6 / mp:.1f} MB/s); native/psql = {mn / mp:.2f}"
+        )
     finally:
         server.close()
         for f in out.iterdir():
