@@ -1,4 +1,4 @@
-"""Restore time of one ~100 MB plain lift_simulator dump: the native engine vs `psql -f`, same server, same run.
+"""Restore time of a ~100 MB plain lift_simulator dump: native engine vs `psql -f`, one server, one run.
 
     python benchmarks/plain_vs_psql.py [--systems 20000] [--padding 1200] [--rounds 3]
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_liftbackup import _binaries, _plain_restore  # noqa: E402
 from pytest_liftbackup._dumpfile import inspect_dump  # noqa: E402
-from pytest_liftbackup._janitor import pg_env  # noqa: E402
 from pytest_liftbackup._locate import LocatedDump  # noqa: E402
 from pytest_liftbackup._server import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
@@ -56,22 +54,7 @@ def main() -> None:
             server.drop_database(db)
             db = server.create_database("psql", owner=scanned.roles.main_owner)
             t = time.perf_counter()
-            subprocess.run(
-                [
-                    str(binaries.tool("psql")),
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-d",
-                    db.name,
-                    "-f",
-                    str(dump),
-                ],
-                env={**os.environ, **pg_env(db.restore_conninfo)},
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            build.psql_file(binaries.tool("psql"), db.restore_conninfo, dump)
             psql.append(time.perf_counter() - t)
             server.drop_database(db)
             print(f"round {round_no}: native {native[-1]:.2f} s, psql -f {psql[-1]:.2f} s")

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Scratch
@@ -17,3 +24,38 @@ def output(result: pytest.RunResult) -> str:
 
 def assert_clean(scratch: Scratch) -> None:
     assert scratch.leftovers() == [], "the run left files behind"
+
+
+def interrupt_mid_restore(
+    pytester: pytest.Pytester, args: list[str], started: Callable[[], bool], sig: signal.Signals
+) -> str:
+    """Run pytest, wait until `started()` says the restore is under way, send `sig`; its output.
+
+    The run must fail (an interrupted restore never passes).
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started():
+        assert proc.poll() is None and time.monotonic() < deadline, "the restore never started"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    return out
+
+
+def slow_dump(plain: Path, target: Path) -> Path:
+    """The dump with a two-minute sleep before its first object: time to interrupt it."""
+    target.write_bytes(
+        plain.read_bytes().replace(
+            b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1
+        )
+    )
+    return target

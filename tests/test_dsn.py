@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from pytest_liftbackup._binaries import PgBinaries
 from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
-from tests.helpers import assert_clean, output, run
+from tests.helpers import assert_clean, interrupt_mid_restore, output, run, slow_dump
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -119,35 +116,11 @@ def test_interrupted_mid_restore_drops_its_database(
     scratch: Scratch,
     tmp_path: Path,
 ) -> None:
-    slow = write_bytes(
-        tmp_path / PLAIN_NAME,
-        dumps.plain.read_bytes().replace(
-            b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1
-        ),
+    slow = slow_dump(dumps.plain, tmp_path / PLAIN_NAME)
+    started = lambda: any(d.startswith("liftbackup_") for d in databases(existing))  # noqa: E731
+    out = interrupt_mid_restore(
+        pytester, [f"--liftbackup={slow}", f"--liftbackup-dsn={dsn(existing)}"], started, sig
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            f"--liftbackup={slow}",
-            f"--liftbackup-dsn={dsn(existing)}",
-        ],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not any(d.startswith("liftbackup_") for d in databases(existing)):
-        assert proc.poll() is None and time.monotonic() < deadline, "the restore never started"
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0, out
     assert PASSWORD not in out
     assert_untouched(existing)
     assert_clean(scratch)

@@ -16,6 +16,7 @@ from pytest_liftbackup._janitor import Database, conninfo_from, pg_env
 from pytest_liftbackup._locate import LocatedDump
 from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import Dumps
+from tests.lift_simulator import build
 
 # The domain name has dotless i (U+0131) on purpose, as pagila's has.
 EXOTIC = r"""
@@ -52,26 +53,6 @@ def pg_dump_text(binaries: PgBinaries, database: Database) -> str:
         check=True,
     )
     return done.stdout
-
-
-def psql_restore(binaries: PgBinaries, database: Database, dump: Path) -> None:
-    env = {**os.environ, **pg_env(database.restore_conninfo)}
-    subprocess.run(
-        [
-            str(binaries.tool("psql")),
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            database.name,
-            "-f",
-            str(dump),
-        ],
-        capture_output=True,
-        env=env,
-        check=True,
-    )
 
 
 def native_owner(server: ThrowawayServer, database: Database) -> str:
@@ -123,7 +104,7 @@ def test_native_engine_equals_psql(
     dump = dumps.plain if which == "lift_simulator" else exotic_dump
     native = native_restore(server, dump)
     by_psql = server.create_database("psql", owner=native_owner(server, native))
-    psql_restore(pg_binaries, by_psql, dump)
+    build.psql_file(pg_binaries.tool("psql"), by_psql.restore_conninfo, dump)
     native_text, psql_text = pg_dump_text(pg_binaries, native), pg_dump_text(pg_binaries, by_psql)
     assert native_text == psql_text
     assert "CREATE TABLE" in native_text and "COPY " in native_text  # compared something real

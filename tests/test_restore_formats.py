@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, servers_under
-from tests.helpers import assert_clean, output, run
+from tests.helpers import assert_clean, interrupt_mid_restore, output, run, slow_dump
 
 FORMATS = {
     "plain": "plain, compression none",
@@ -83,26 +80,9 @@ def test_without_liftbackup_nothing_is_collected_and_fixtures_skip(pytester: pyt
 def test_interrupted_mid_restore_leaves_no_server_and_no_folder(
     sig: signal.Signals, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
 ) -> None:
-    slow = tmp_path / PLAIN_NAME
-    slow.write_bytes(
-        dumps.plain.read_bytes().replace(
-            b"SET row_security = off;", b"SET row_security = off;\nSELECT pg_sleep(120);", 1
-        )
+    slow = slow_dump(dumps.plain, tmp_path / PLAIN_NAME)
+    interrupt_mid_restore(
+        pytester, [f"--liftbackup={slow}"], lambda: bool(servers_under(scratch.tmpdir)), sig
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}"],
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not servers_under(scratch.tmpdir):
-        assert proc.poll() is None and time.monotonic() < deadline, "the server never started"
-        time.sleep(0.1)
-    time.sleep(1.0)
-    proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode != 0, out
     assert servers_under(scratch.tmpdir) == []
     assert_clean(scratch)

@@ -5,6 +5,7 @@ The tests make every fixture dump from this, so nothing depends on files outside
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import zlib
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from pytest_liftbackup._janitor import pg_env
 
 HERE = Path(__file__).parent
 MIGRATIONS = HERE / "migrations"
@@ -93,7 +96,7 @@ class SourceDatabase:
         subprocess.run(
             [str(self.pg_dump), "-d", DATABASE, "-f", str(target), *args],
             check=True,
-            env={**__import__("os").environ, **env},
+            env={**os.environ, **env},
             capture_output=True,
         )
         return target
@@ -108,3 +111,15 @@ def create_source(admin: dict[str, str], pg_dump: Path, **seed: int) -> SourceDa
         )
     migrate_and_seed(psycopg.conninfo.make_conninfo(**{**admin, "dbname": DATABASE}), **seed)
     return SourceDatabase(admin, pg_dump)
+
+
+def psql_file(psql: Path, conninfo: dict[str, str], dump: Path) -> None:
+    """What ADR-0012's restore procedure does: `psql -X -v ON_ERROR_STOP=1 -f` the dump."""
+    env = {**os.environ, **{k: v for k, v in pg_env(conninfo).items()}}
+    subprocess.run(
+        [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
