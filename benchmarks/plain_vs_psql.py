@@ -1,6 +1,6 @@
 """Restore time of a ~100 MB plain lift_simulator dump: native engine vs `psql -f`, one server, one run.
 
-    python benchmarks/plain_vs_psql.py [--systems 20000] [--padding 1200] [--rounds 3]
+    python benchmarks/plain_vs_psql.py [--systems 20000] [--padding 700] [--rounds 3]
 
 Prints each round and the medians. Rounds alternate the two engines so drift on a shared machine
 hits both alike. (Issue 4 turns this into pytest-benchmark benchmarks.)
@@ -29,17 +29,21 @@ from tests.lift_simulator import build  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--systems", type=int, default=20000)
-    parser.add_argument("--padding", type=int, default=1200)
+    parser.add_argument("--padding", type=int, default=700)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     binaries = _binaries.choose(_binaries.candidates([]), None, ("postgres", "pg_dump", "psql"), "benchmark")
-    server = ThrowawayServer(binaries)
     out = Path(tempfile.mkdtemp(prefix="lb-bench-"))
+    origin = ThrowawayServer(binaries)
     try:
         source = build.create_source(
-            server.admin_conninfo(), binaries.tool("pg_dump"), systems=args.systems, padding=args.padding
+            origin.admin_conninfo(), binaries.tool("pg_dump"), systems=args.systems, padding=args.padding
         )
         dump = source.dump(out / "lift_simulator_backup_20260120_080000.sql", "-F", "p")
+    finally:
+        origin.close()
+    server = ThrowawayServer(binaries)  # restores go to a fresh server, as in a real run
+    try:
         info = inspect_dump(LocatedDump(dump, str(dump), "given"), "bench")
         print(f"dump: {info.size / 1e6:.1f} MB, PostgreSQL {binaries.version}, {os.cpu_count()} CPUs")
         scanned = _plain_restore.scan(info)
