@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import psycopg
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
+from ._extensions import superuser_statement
 from ._janitor import conninfo_from
 from ._roles import RoleTally, sets_ownership_or_privileges
 from ._sqlscript import UNDERSTOOD_META, CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
@@ -42,6 +42,7 @@ class PlainStats:
     statements: int = 0
     copy_rows: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    superuser_statements: int = 0  # extension statements re-composed and run by the superuser
     warnings: list[str] = field(default_factory=list)
 
 
@@ -129,30 +130,42 @@ def execute(
     conninfo: dict[str, str],
     *,
     restores_ownership: bool,
-    progress: Callable[[int], None] | None = None,
+    superuser: dict[str, str] | None = None,
 ) -> PlainStats:
-    """Run the dump into the database; the first error stops it and is raised as RestoreError."""
+    """Run the dump into the database; the first error stops it and is raised as RestoreError.
+
+    With `superuser` (our own server only), extensions are created as `_extensions` describes.
+    """
     stats = PlainStats()
-    with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
-        conn.add_notice_handler(lambda diag: _warning(stats, diag))
-        cur = conn.cursor()
-        with open_plain(info) as stream:
-            for event in SqlScript(stream):
-                if isinstance(event, MetaCommand):
-                    continue  # only pg_dump's own are left after scan(); none changes what runs
-                statement = event.statement if isinstance(event, CopyBlock) else event
-                reason = _skip_reason(statement, restores_ownership)
-                if reason:
-                    stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
-                    continue
-                try:
-                    if isinstance(event, CopyBlock):
-                        stats.copy_rows += _copy(cur, event)
-                    else:
-                        cur.execute(statement.sql)
-                except psycopg.Error as exc:
-                    raise _restore_error(info, statement, exc) from None
-                stats.statements += 1
+    admin = psycopg.connect(conninfo_from(superuser), autocommit=True) if superuser else None
+    try:
+        with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
+            conn.add_notice_handler(lambda diag: _warning(stats, diag))
+            cur = conn.cursor()
+            with open_plain(info) as stream:
+                for event in SqlScript(stream):
+                    if isinstance(event, MetaCommand):
+                        continue  # only pg_dump's own are left after scan(); none changes what runs
+                    statement = event.statement if isinstance(event, CopyBlock) else event
+                    reason = _skip_reason(statement, restores_ownership)
+                    if reason:
+                        stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
+                        continue
+                    elevated = superuser_statement(statement) if admin is not None else None
+                    try:
+                        if isinstance(event, CopyBlock):
+                            stats.copy_rows += _copy(cur, event)
+                        elif elevated is not None and admin is not None:
+                            admin.execute(elevated)
+                            stats.superuser_statements += 1
+                        else:
+                            cur.execute(statement.sql)
+                    except psycopg.Error as exc:
+                        raise _restore_error(info, statement, exc) from None
+                    stats.statements += 1
+    finally:
+        if admin is not None:
+            admin.close()
     return stats
 
 

@@ -51,6 +51,11 @@ def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]
         lines.append(f"  restore:  FAILED after {outcome.seconds:.2f} s: {first}")
     if outcome.roles_created:
         lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(outcome.roles_created)}")
+    if outcome.elevated:
+        lines.append(
+            f"  superuser: {outcome.elevated} extension statement(s) re-composed from names "
+            "and run as superuser"
+        )
     for reason, count in outcome.skipped.items():
         lines.append(f"  skipped:  {count} statement(s): {reason}")
     for warning in outcome.warnings[:5]:

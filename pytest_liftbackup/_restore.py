@@ -31,6 +31,7 @@ class RestoreOutcome:
     roles_created: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    elevated: int = 0  # extension statements re-composed and run by the superuser
 
     @property
     def ok(self) -> bool:
@@ -101,10 +102,15 @@ def restore(
         database = host.create_database(info.database or info.id, owner=owner)
         outcome.database = database
         if info.is_plain:
+            superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" else None
             stats = _plain_restore.execute(
-                info, database.restore_conninfo, restores_ownership=database.restores_ownership
+                info,
+                database.restore_conninfo,
+                restores_ownership=database.restores_ownership,
+                superuser=superuser,
             )
             outcome.skipped = stats.skipped
+            outcome.elevated = stats.superuser_statements
             outcome.warnings = stats.warnings
         else:
             assert pg_restore is not None

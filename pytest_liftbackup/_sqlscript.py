@@ -25,7 +25,7 @@ _DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*)?\$")
 _IDENT_CHAR = re.compile(rb"[A-Za-z_0-9\x80-\xff$]")
 _META_NAME = re.compile(rb"\\([A-Za-z]+|[^A-Za-z\s])?")
 _TOC_HEADER = re.compile(
-    rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: (.*?)(?:; Tablespace: .*)?$"
+    rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner:(?: (.*?))?(?:; Tablespace: .*)?$"
 )
 _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
@@ -135,7 +135,9 @@ class SqlScript:
                         self.complete = True
                     header = _TOC_HEADER.match(stripped)
                     if header:
-                        entry = TocEntry(*(part.decode("utf-8", "replace") for part in header.groups()))
+                        entry = TocEntry(
+                            *((part or b"").decode("utf-8", "replace") for part in header.groups())
+                        )
                     continue
                 start_line = self.lines
                 in_statement = True

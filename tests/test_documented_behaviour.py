@@ -71,3 +71,68 @@ def test_run_as_names_a_user_that_does_not_exist(
     assert "the user 'no_such_user_here' to run it as does not exist. Set LIFTBACKUP_RUN_AS" in output(result)
     assert result.ret == 1
     assert_clean(scratch)
+
+
+EXTENSION_DB = """
+CREATE EXTENSION vector;
+CREATE TABLE embedding (id int PRIMARY KEY, v vector(3));
+INSERT INTO embedding VALUES (1, '[1,2,3]'), (2, '[4,5,6]');
+"""
+
+
+@pytest.fixture(scope="module")
+def vector_dump(source_server, pg_binaries: PgBinaries, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    """A real pg_dump of a database using pgvector, an extension only a superuser may create."""
+    import os
+    import subprocess
+
+    import psycopg
+
+    from pytest_liftbackup._janitor import conninfo_from, pg_env
+
+    admin = source_server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute("CREATE ROLE vector_owner NOLOGIN")
+        conn.execute("CREATE DATABASE vectors OWNER vector_owner")
+    with psycopg.connect(conninfo_from({**admin, "dbname": "vectors"}), autocommit=True) as conn:
+        conn.execute(EXTENSION_DB.encode())
+        conn.execute("ALTER TABLE embedding OWNER TO vector_owner")
+        conn.execute("COMMENT ON EXTENSION vector IS 'it''s vectors; with a quote'")
+    out = tmp_path_factory.mktemp("vectors") / "vectors_backup_20260120_080000.sql"
+    env = {**os.environ, **pg_env({**admin, "dbname": "vectors"})}
+    subprocess.run([str(pg_binaries.tool("pg_dump")), "-F", "p", "-f", str(out)], env=env, check=True)
+    return out
+
+
+def test_an_extension_only_a_superuser_may_create_restores(
+    vector_dump: Path, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    pytester.makepyfile(
+        "def test_vectors(liftbackup_db):\n"
+        "    assert liftbackup_db.execute('SELECT count(*) FROM public.embedding').fetchone() == (2,)\n"
+        "    c = liftbackup_db.execute(\"SELECT obj_description(oid, 'pg_extension') FROM pg_extension"
+        " WHERE extname = 'vector'\").fetchone()\n"
+        '    assert c == ("it\'s vectors; with a quote",)\n'
+    )
+    result = run(pytester, f"--liftbackup={vector_dump}")
+    text = output(result)
+    assert result.ret == 0, text
+    result.assert_outcomes(passed=2)
+    assert "superuser: 2 extension statement(s) re-composed from names and run as superuser" in text
+
+
+def test_an_extension_statement_not_shaped_like_pg_dumps_runs_as_the_restorer(
+    vector_dump: Path, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    odd = tmp_path / vector_dump.name
+    odd.write_bytes(
+        vector_dump.read_bytes().replace(
+            b"CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public;",
+            b"CREATE EXTENSION vector SCHEMA public;",
+        )
+    )
+    result = run(pytester, f"--liftbackup={odd}")
+    assert 'restore failed (EXTENSION vector): permission denied to create extension "vector"' in output(
+        result
+    )
+    result.assert_outcomes(failed=1)

@@ -97,3 +97,12 @@ def test_a_script_cut_short_is_an_error_naming_where(text: bytes, message: str) 
         ScriptSyntaxError, match=message.replace("$", r"\$").replace("(", r"\(").replace(")", r"\)")
     ):
         events(text)
+
+
+def test_a_toc_header_without_an_owner_still_starts_a_new_entry() -> None:
+    text = (
+        b"-- Name: vector; Type: EXTENSION; Schema: -; Owner: -\n\nCREATE EXTENSION IF NOT EXISTS vector;\n"
+        b"-- Name: EXTENSION vector; Type: COMMENT; Schema: -; Owner: \n\nCOMMENT ON EXTENSION vector IS 'v';\n"
+    )
+    first, second = list(SqlScript(io.BytesIO(text)))
+    assert (first.entry.type, second.entry.type, second.entry.owner) == ("EXTENSION", "COMMENT", "")
