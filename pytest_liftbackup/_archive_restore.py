@@ -8,12 +8,17 @@ import re
 import shutil
 import subprocess
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
+from psycopg import sql
 
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
-from ._janitor import pg_env
+from ._extensions import superuser_statement
+from ._janitor import conninfo_from, pg_env
 from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
 
@@ -102,17 +107,60 @@ def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
     return message, entry, statement
 
 
-def check_and_roles(info: DumpInfo, archive: Path, binaries: PgBinaries) -> RoleTally:
-    """Read the archive's table of contents (proving it readable) and the roles its schema names."""
+@dataclass
+class ArchivePlan:
+    """What reading the archive's schema told us before restoring it."""
+
+    roles: RoleTally
+    # extension name -> our re-composed statements for it (see _extensions)
+    extensions: dict[str, list[sql.Composed]] = field(default_factory=dict)
+
+
+def check_and_plan(info: DumpInfo, archive: Path, binaries: PgBinaries) -> ArchivePlan:
+    """Read the archive's schema (proving it readable): the roles it names, the extensions it creates."""
     done = _run(binaries, ["--schema-only", "-f", "-", str(archive)], timeout=600)
     if done.returncode != 0:
         message, entry, _ = _stderr_summary(done.stderr)
         raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
-    roles = RoleTally()
+    plan = ArchivePlan(RoleTally())
     for event in SqlScript(io.BytesIO(done.stdout)):
         if isinstance(event, Statement):
-            roles.add(event)
-    return roles
+            plan.roles.add(event)
+            composed = superuser_statement(event)
+            if composed is not None and event.entry is not None:
+                name = event.entry.name.removeprefix("EXTENSION ")
+                plan.extensions.setdefault(name, []).append(composed)
+    return plan
+
+
+def _create_extensions(
+    info: DumpInfo,
+    archive: Path,
+    binaries: PgBinaries,
+    plan: ArchivePlan,
+    superuser: dict[str, str],
+    workdir: Path,
+) -> list[str]:
+    """Create the plan's extensions as superuser; returns pg_restore options that skip their TOC entries."""
+    done: list[str] = []
+    with psycopg.connect(conninfo_from(superuser), autocommit=True) as conn:
+        for name, statements in plan.extensions.items():
+            try:
+                for statement in statements:
+                    conn.execute(statement)
+            except psycopg.Error:
+                continue  # e.g. its schema comes later in the dump: pg_restore will try, and say why
+            done.append(name)
+    if not done:
+        return []
+    listing = _run(binaries, ["--list", str(archive)], timeout=600).stdout.decode("utf-8", "replace")
+    skip = re.compile(
+        r"^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(" + "|".join(map(re.escape, done)) + r") "
+    )
+    kept = [line for line in listing.splitlines() if not skip.match(line)]
+    use_list = workdir / f"{info.id}.list"
+    use_list.write_text("\n".join(kept) + "\n")
+    return [f"--use-list={use_list}"]
 
 
 def restore(
@@ -123,8 +171,17 @@ def restore(
     *,
     restores_ownership: bool,
     jobs: int = 1,
-) -> None:
+    plan: ArchivePlan | None = None,
+    superuser: dict[str, str] | None = None,
+    workdir: Path | None = None,
+) -> int:
+    """Run pg_restore; returns how many extensions the superuser created (see _extensions)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
+    elevated = 0
+    if plan and plan.extensions and superuser and workdir:
+        use_list = _create_extensions(info, archive, binaries, plan, superuser, workdir)
+        args += use_list
+        elevated = sum(len(s) for s in plan.extensions.values()) if use_list else 0
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
@@ -141,3 +198,4 @@ def restore(
             location=entry,
             statement=statement,
         )
+    return elevated

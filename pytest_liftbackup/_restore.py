@@ -93,7 +93,8 @@ def restore(
             outcome.engine = f"pg_restore {pg_restore.version}"
             info.sha256 = sha256_of_path(info.path)
             archive = _archive_restore.readable_archive(info, workdir)
-            roles = _archive_restore.check_and_roles(info, archive, pg_restore)
+            plan = _archive_restore.check_and_plan(info, archive, pg_restore)
+            roles = plan.roles
         host = get_host()
         owner = None
         if host.kind == "throwaway":
@@ -114,13 +115,16 @@ def restore(
             outcome.warnings = stats.warnings
         else:
             assert pg_restore is not None
-            _archive_restore.restore(
+            outcome.elevated = _archive_restore.restore(
                 info,
                 archive,
                 pg_restore,
                 database.restore_conninfo,
                 restores_ownership=database.restores_ownership,
                 jobs=jobs,
+                plan=plan,
+                superuser=host.admin_conninfo(database.name) if host.kind == "throwaway" else None,
+                workdir=workdir,
             )
             if not database.restores_ownership:
                 outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}

@@ -136,3 +136,21 @@ def test_an_extension_statement_not_shaped_like_pg_dumps_runs_as_the_restorer(
         result
     )
     result.assert_outcomes(failed=1)
+
+
+def test_an_archive_with_such_an_extension_restores_too(source: SourceDatabase, vector_dump: Path,
+                                                        pytester: pytest.Pytester, scratch: Scratch,
+                                                        tmp_path: Path, pg_binaries: PgBinaries) -> None:
+    import os
+    import subprocess
+
+    from pytest_liftbackup._janitor import pg_env
+
+    archive = tmp_path / "vectors.dump"
+    env = {**os.environ, **pg_env({**source.admin, "dbname": "vectors"})}
+    subprocess.run([str(pg_binaries.tool("pg_dump")), "-F", "c", "-f", str(archive)], env=env, check=True)
+    result = run(pytester, f"--liftbackup={archive}")
+    text = output(result)
+    assert result.ret == 0, text
+    assert "superuser: 2 extension statement(s)" in text
+    assert "1 tables, 2 rows" in text
