@@ -140,8 +140,11 @@ def _create_extensions(
     plan: ArchivePlan,
     superuser: dict[str, str],
     workdir: Path,
-) -> list[str]:
-    """Create the plan's extensions as superuser; returns pg_restore options that skip their TOC entries."""
+) -> tuple[list[str], int]:
+    """Create the plan's extensions as superuser.
+
+    Returns pg_restore options that skip their TOC entries, and how many statements the superuser ran.
+    """
     done: list[str] = []
     with psycopg.connect(conninfo_from(superuser), autocommit=True) as conn:
         for name, statements in plan.extensions.items():
@@ -152,7 +155,7 @@ def _create_extensions(
                 continue  # e.g. its schema comes later in the dump: pg_restore will try, and say why
             done.append(name)
     if not done:
-        return []
+        return [], 0
     listing = _run(binaries, ["--list", str(archive)], timeout=600).stdout.decode("utf-8", "replace")
     skip = re.compile(
         r"^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(" + "|".join(map(re.escape, done)) + r") "
@@ -160,7 +163,7 @@ def _create_extensions(
     kept = [line for line in listing.splitlines() if not skip.match(line)]
     use_list = workdir / f"{info.id}.list"
     use_list.write_text("\n".join(kept) + "\n")
-    return [f"--use-list={use_list}"]
+    return [f"--use-list={use_list}"], sum(len(plan.extensions[name]) for name in done)
 
 
 def restore(
@@ -179,9 +182,8 @@ def restore(
     args = ["--exit-on-error", "--verbose", "--no-password"]
     elevated = 0
     if plan and plan.extensions and superuser and workdir:
-        use_list = _create_extensions(info, archive, binaries, plan, superuser, workdir)
+        use_list, elevated = _create_extensions(info, archive, binaries, plan, superuser, workdir)
         args += use_list
-        elevated = sum(len(s) for s in plan.extensions.values()) if use_list else 0
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):

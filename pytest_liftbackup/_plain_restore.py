@@ -32,15 +32,10 @@ _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
 class ScanResult:
     sha256: str
     roles: RoleTally
-    statements: int
-    copy_blocks: int
-    lines: int
 
 
 @dataclass
 class PlainStats:
-    statements: int = 0
-    copy_rows: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     superuser_statements: int = 0  # extension statements re-composed and run by the superuser
     warnings: list[str] = field(default_factory=list)
@@ -56,7 +51,6 @@ def scan(info: DumpInfo) -> ScanResult:
     """Check the whole file without running anything; raises RestoreError naming file and line."""
     digest = hashlib.sha256()
     roles = RoleTally()
-    statements = copies = 0
     connected: str | None = None
     restrict_key: str | None = None
     try:
@@ -89,8 +83,6 @@ def scan(info: DumpInfo) -> ScanResult:
                         connected = target
                     continue
                 statement = event.statement if isinstance(event, CopyBlock) else event
-                statements += 1
-                copies += isinstance(event, CopyBlock)
                 roles.add(statement)
             if not script.complete:
                 raise RestoreError(
@@ -99,7 +91,6 @@ def scan(info: DumpInfo) -> ScanResult:
                     "incomplete, take a new one",
                     location=f"line {script.lines}",
                 )
-            lines = script.lines
     except ScriptSyntaxError as exc:
         raise RestoreError(
             f"{info.path}:{exc.line}: the dump is cut short: {exc}; take a new backup",
@@ -113,7 +104,7 @@ def scan(info: DumpInfo) -> ScanResult:
         if type(exc).__module__.split(".")[0] in ("zstandard", "lz4", "_lz4"):
             raise _read_errors(info, exc) from None
         raise
-    return ScanResult(digest.hexdigest(), roles, statements, copies, lines)
+    return ScanResult(digest.hexdigest(), roles)
 
 
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
@@ -154,7 +145,7 @@ def execute(
                     elevated = superuser_statement(statement) if admin is not None else None
                     try:
                         if isinstance(event, CopyBlock):
-                            stats.copy_rows += _copy(cur, event)
+                            _copy(cur, event)
                         elif elevated is not None and admin is not None:
                             admin.execute(elevated)
                             stats.superuser_statements += 1
@@ -162,14 +153,13 @@ def execute(
                             cur.execute(statement.sql)
                     except psycopg.Error as exc:
                         raise _restore_error(info, statement, exc) from None
-                    stats.statements += 1
     finally:
         if admin is not None:
             admin.close()
     return stats
 
 
-def _copy(cur: psycopg.Cursor[Any], block: CopyBlock) -> int:
+def _copy(cur: psycopg.Cursor[Any], block: CopyBlock) -> None:
     batch = bytearray()
     with cur.copy(block.statement.sql) as copy:
         for row in block.data:
@@ -179,7 +169,6 @@ def _copy(cur: psycopg.Cursor[Any], block: CopyBlock) -> int:
                 batch = bytearray()
         if batch:
             copy.write(batch)
-    return max(cur.rowcount, 0)
 
 
 def _warning(stats: PlainStats, diag: psycopg.errors.Diagnostic) -> None:

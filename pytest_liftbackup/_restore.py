@@ -102,8 +102,8 @@ def restore(
             owner = roles.main_owner if roles.main_owner in host.roles.created else None
         database = host.create_database(info.database or info.id, owner=owner)
         outcome.database = database
+        superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" else None
         if info.is_plain:
-            superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" else None
             stats = _plain_restore.execute(
                 info,
                 database.restore_conninfo,
@@ -123,7 +123,7 @@ def restore(
                 restores_ownership=database.restores_ownership,
                 jobs=jobs,
                 plan=plan,
-                superuser=host.admin_conninfo(database.name) if host.kind == "throwaway" else None,
+                superuser=superuser,
                 workdir=workdir,
             )
             if not database.restores_ownership:
