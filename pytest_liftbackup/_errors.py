@@ -38,3 +38,15 @@ class RestoreError(LiftbackupError):
 def _excerpt(text: str, limit: int = 400) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CheckError(LiftbackupError):
+    """A check that could not run (its table is missing, its SQL is broken): an error, not a failure."""
+
+
+class CheckFailed(LiftbackupError):
+    """A check found more failures than it allows: the message is the whole report."""
+
+
+class CheckWarning(UserWarning):
+    """A check with `severity: warn` (or above `warn_above`) found failures: reported, the run passes."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ._errors import LiftbackupError
+from ._run_report import PROPERTY, restore_record
 
 if TYPE_CHECKING:
     from ._dumpfile import DumpInfo
@@ -20,7 +22,7 @@ class RestoreFailed(LiftbackupError):
 
 
 class DumpCollector(pytest.Collector):
-    """One dump: its restore item now, its checks later."""
+    """One dump: its restore item (its checks hang under their check files)."""
 
     def __init__(self, *, dump: DumpInfo, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -34,9 +36,11 @@ class RestoreItem(pytest.Item):
     def __init__(self, *, dump: DumpInfo, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dump = dump
+        self.user_properties.append(("liftbackup_dump", dump.id))
 
     def runtest(self) -> None:
         outcome = self.config.stash[SESSION_KEY].outcome(self.dump.id)
+        self.user_properties.append((PROPERTY, json.dumps(restore_record(outcome), default=str)))
         if not outcome.ok:
             raise RestoreFailed(outcome.error_text())
 

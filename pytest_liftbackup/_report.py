@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from ._restore import RestoreOutcome
 from ._session import LiftbackupSession
 
@@ -14,7 +17,15 @@ def human_size(size: float) -> str:
     return f"{size:.1f} GB"
 
 
-def header_lines(state: LiftbackupSession) -> list[str]:
+def shown_path(path: Path, base: Path) -> Path:
+    """Relative to where pytest was started when inside it: `checks/lift_simulator.yml:12`."""
+    try:
+        return Path(os.path.relpath(path, base)) if path.resolve().is_relative_to(base.resolve()) else path
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
     settings = state.settings
     lines = [f"liftbackup: {len(state.dumps)} dump(s) from {settings.dumps_source}"]
     for dump in state.dumps:
@@ -24,6 +35,13 @@ def header_lines(state: LiftbackupSession) -> list[str]:
             f"{human_size(dump.size)}, pg_dump {dump.pg_dump_version or '?'}, "
             f"server {dump.server_version or '?'}"
         )
+    if settings.checks:
+        shown = ", ".join(str(shown_path(p, invocation_dir)) for p in settings.checks)
+        lines.append(f"liftbackup: checks: {shown} from {settings.checks_source}")
+    else:
+        lines.append("liftbackup: checks: none (no checks/ folder under the rootdir, no --liftbackup-checks)")
+    if settings.migrations:
+        lines.append(f"liftbackup: Flyway migrations: {settings.migrations}")
     if settings.dsn:
         lines.append(f"liftbackup: server: existing, from {settings.dsn_source}")
     else:
@@ -78,4 +96,5 @@ def summary_lines(state: LiftbackupSession) -> list[str]:
             lines.append(f"{dump.name}: not restored (no item needed it)")
             continue
         lines.extend(outcome_lines(outcome, dict(state.results[dump.id])))
+    lines.extend(state.run_report.written)
     return lines

@@ -12,11 +12,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psycopg
+
 from . import _binaries
 from ._dumpfile import DumpInfo, inspect_dump, major_of
 from ._errors import LiftbackupError
+from ._janitor import conninfo_from
 from ._locate import locate
 from ._restore import RestoreOutcome, restore
+from ._run_report import RunReport
 from ._settings import Settings
 
 
@@ -49,6 +53,8 @@ class LiftbackupSession:
         self._workdir: Path | None = None
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
+        self._check_connections: dict[str, psycopg.Connection[Any]] = {}
+        self.run_report = RunReport(self.dumps, settings.report, settings.markdown)
 
     def dump(self, dump_id: str) -> DumpInfo:
         return next(d for d in self.dumps if d.id == dump_id)
@@ -101,6 +107,17 @@ class LiftbackupSession:
                     raise
             return self.outcomes[dump_id]
 
+    def check_connection(self, dump_id: str) -> psycopg.Connection[Any]:
+        """One read-only connection per restored dump, as the reader role, shared by its checks."""
+        conn = self._check_connections.get(dump_id)
+        if conn is None or conn.closed:
+            outcome = self.outcome(dump_id)
+            assert outcome.database is not None
+            conn = psycopg.connect(conninfo_from(outcome.database.read_conninfo))
+            conn.read_only = True
+            self._check_connections[dump_id] = conn
+        return conn
+
     def _restore(self, outcome: RestoreOutcome) -> None:
         info = outcome.info
         try:
@@ -149,6 +166,9 @@ class LiftbackupSession:
 
     def close(self) -> None:
         """Drop every database this run created, stop the server, remove temporary files. Idempotent."""
+        for conn in self._check_connections.values():
+            conn.close()
+        self._check_connections.clear()
         host, self._host = self._host, None
         try:
             if host is not None:

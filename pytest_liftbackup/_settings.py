@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,33 @@ JOBS = (
     "liftbackup_jobs",
     "parallel jobs for pg_restore of archives (default: the CPU count)",
 )
-ALL = (DUMP, DSN, PG_BIN, JOBS)
+CHECKS = (
+    "liftbackup_checks",
+    "LIFTBACKUP_CHECKS",
+    "liftbackup_checks",
+    "check file or folder of *.yml checks to run on each restored dump (default: checks/ under the rootdir). "
+    "Repeatable.",
+)
+MIGRATIONS = (
+    "liftbackup_migrations",
+    "LIFTBACKUP_MIGRATIONS",
+    "liftbackup_migrations",
+    "folder of Flyway migrations (V*.sql, R__*.sql) to compare the restored Flyway history with",
+)
+REPORT = (
+    "liftbackup_report",
+    "LIFTBACKUP_REPORT",
+    "liftbackup_report",
+    "write the run's verdict (each dump, its restore and each check) as JSON to this file",
+)
+MARKDOWN = (
+    "liftbackup_markdown",
+    "LIFTBACKUP_MARKDOWN",
+    "liftbackup_markdown",
+    "write a Markdown summary to this file (also written to $GITHUB_STEP_SUMMARY when set)",
+)
+ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN)
+REPEATABLE = ("liftbackup", "liftbackup_checks")
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,11 @@ class Settings:
     dsn_source: str
     pg_bin: tuple[tuple[str, str], ...]  # (folder, where it was named)
     jobs: int
+    checks: tuple[Path, ...] = ()
+    checks_source: str = ""
+    migrations: Path | None = None
+    report: Path | None = None
+    markdown: Path | None = None
 
     @property
     def active(self) -> bool:
@@ -74,6 +106,33 @@ def _explicit_ini(config: pytest.Config, name: str) -> str | None:
     return str(value) if value and value != getattr(pg_plugin, "_DEFAULT_POSTGRESQL_EXEC", None) else None
 
 
+def _paths(config: pytest.Config, spec: tuple[str, str, str, str], multiple: bool) -> tuple[list[Path], str]:
+    """Paths from the command line or environment are relative to the current folder, from ini to the ini's."""
+    values, source = _resolve(config, spec, multiple)
+    base = config.inipath.parent if source.startswith("ini") and config.inipath else config.invocation_params.dir
+    return [base / v for v in values if v.strip()], source
+
+
+def _existing(paths: list[Path], source: str, flag: str) -> list[Path]:
+    for path in paths:
+        if not path.exists():
+            raise pytest.UsageError(f"{flag}: {path} does not exist (from {source})")
+    return paths
+
+
+def _checks(config: pytest.Config) -> tuple[tuple[Path, ...], str]:
+    paths, source = _paths(config, CHECKS, multiple=True)
+    if paths:
+        return tuple(_existing(paths, source, "--liftbackup-checks")), source
+    default = config.rootpath / "checks"
+    return ((default,), "default (checks/ under the rootdir)") if default.is_dir() else ((), "")
+
+
+def _one_path(config: pytest.Config, spec: tuple[str, str, str, str]) -> tuple[Path | None, str]:
+    paths, source = _paths(config, spec, multiple=False)
+    return (paths[0] if paths else None), source
+
+
 def resolve(config: pytest.Config) -> Settings:
     dumps, dumps_source = _resolve(config, DUMP, multiple=True)
     dsn, dsn_source = _resolve(config, DSN, multiple=False)
@@ -87,8 +146,20 @@ def resolve(config: pytest.Config) -> Settings:
         job_count = int(jobs[0]) if jobs else (os.cpu_count() or 1)
     except ValueError:
         raise pytest.UsageError(f"--liftbackup-jobs: expected a number, got {jobs[0]!r}") from None
+    dumps = [d for d in dumps if d.strip()]
+    checks, checks_source, migrations = (), "", None
+    if dumps:  # check paths are only looked at (and must exist) when there is a dump to check
+        checks, checks_source = _checks(config)
+        migrations, migrations_source = _one_path(config, MIGRATIONS)
+        if migrations is not None:
+            _existing([migrations], migrations_source, "--liftbackup-migrations")
     return Settings(
-        dumps=tuple(d for d in dumps if d.strip()),
+        checks=checks,
+        checks_source=checks_source,
+        migrations=migrations,
+        report=_one_path(config, REPORT)[0],
+        markdown=_one_path(config, MARKDOWN)[0],
+        dumps=tuple(dumps),
         dumps_source=dumps_source,
         dsn=dsn[0] if dsn else None,
         dsn_source=dsn_source,

@@ -23,11 +23,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("liftbackup", "restore testing of PostgreSQL backups")
     for dest, env, ini, help_text in _settings.ALL:
         flag = "--" + dest.replace("_", "-")
-        kwargs: dict[str, Any] = {"action": "append"} if dest == "liftbackup" else {}
+        kwargs: dict[str, Any] = {"action": "append"} if dest in _settings.REPEATABLE else {}
         group.addoption(
             flag, dest=dest, metavar="VALUE", help=f"{help_text} [env {env}, ini {ini}]", **kwargs
         )
-        if dest == "liftbackup":
+        if dest in _settings.REPEATABLE:
             parser.addini(ini, help=help_text, type="args")
         else:
             parser.addini(ini, help=help_text, type="string")
@@ -41,9 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from ._session import LiftbackupSession
 
     try:
-        config.stash[SESSION_KEY] = LiftbackupSession(settings)
+        state = config.stash[SESSION_KEY] = LiftbackupSession(settings)
     except LiftbackupError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(state.run_report, "liftbackup-run-report")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -59,7 +60,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return None
     from ._report import header_lines
 
-    return header_lines(state)
+    return header_lines(state, config.invocation_params.dir)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -73,7 +74,9 @@ def pytest_collection_modifyitems(
     state = config.stash.get(SESSION_KEY, None)
     if state is None:
         return
-    items[:0] = dump_items(session, state)
+    from ._check_items import check_items
+
+    items[:0] = dump_items(session, state) + check_items(session, state)
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("liftbackup_target"):

@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from pytest_liftbackup._flyway import checksum
 from pytest_liftbackup._janitor import pg_env
 
 HERE = Path(__file__).parent
@@ -22,15 +22,6 @@ MIGRATIONS = HERE / "migrations"
 OWNER = "lift_admin"
 DATABASE = "lift_simulator"
 _NAME = re.compile(r"^V(\d+)__(.+)\.sql$")
-
-
-def flyway_checksum(data: bytes) -> int:
-    """Flyway's checksum of a SQL migration: CRC-32 of the UTF-8 text without BOM, CR and LF, signed."""
-    text = data.decode("utf-8")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    crc = zlib.crc32(text.replace("\r", "").replace("\n", "").encode("utf-8"))
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def migrations() -> list[tuple[int, str, Path]]:
@@ -76,7 +67,7 @@ def migrate_and_seed(conninfo: str, *, systems: int = 12, padding: int = 20) -> 
             conn.execute(data.decode("utf-8").encode())  # one migration, several statements
             conn.execute(
                 "INSERT INTO lift_simulator.flyway_schema_history VALUES (%s, %s, %s, 'SQL', %s, %s, %s, now(), 5, true)",
-                (rank, str(version), description, path.name, flyway_checksum(data), OWNER),
+                (rank, str(version), description, path.name, checksum(data), OWNER),
             )
         seed = (HERE / "seed.sql").read_text().format(systems=systems, padding=padding)
         conn.execute(seed.encode())
@@ -89,17 +80,32 @@ class SourceDatabase:
     admin: dict[str, str]
     pg_dump: Path
 
-    def dump(self, target: Path, *args: str) -> Path:
+    def dump(self, target: Path, *args: str, database: str = DATABASE) -> Path:
         env = {"PGHOST": self.admin["host"], "PGPORT": self.admin["port"], "PGUSER": self.admin["user"]}
         if "password" in self.admin:
             env["PGPASSWORD"] = self.admin["password"]
         subprocess.run(
-            [str(self.pg_dump), "-d", DATABASE, "-f", str(target), *args],
+            [str(self.pg_dump), "-d", database, "-f", str(target), *args],
             check=True,
             env={**os.environ, **env},
             capture_output=True,
         )
         return target
+
+
+    def variant(self, name: str, breakage: str, folder: Path) -> Path:
+        """A plain dump of a copy of lift_simulator with `breakage` (SQL, as superuser) applied to it."""
+        admin = psycopg.conninfo.make_conninfo(**self.admin)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(DATABASE), sql.Identifier(OWNER)
+                )
+            )
+        with psycopg.connect(psycopg.conninfo.make_conninfo(**{**self.admin, "dbname": name}), autocommit=True) as conn:
+            conn.execute("SET search_path TO lift_simulator")
+            conn.execute(breakage.encode())
+        return self.dump(folder / f"{name}.sql", "-F", "p", database=name)
 
 
 def create_source(admin: dict[str, str], pg_dump: Path, **seed: int) -> SourceDatabase:

@@ -1,0 +1,136 @@
+"""Check files as pytest collectors and each check as an item (one per dump when there are several).
+
+A check runs in `setup`, so a check that cannot run (its table missing, its SQL broken, the restore
+failed) is an ERROR, while one that runs and finds too many failures is a FAILURE, as with fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import _yaml_lines
+from ._checks import Scope, run_check, scope_for, validate
+from ._errors import CheckFailed, CheckWarning, LiftbackupError
+from ._items import SESSION_KEY
+from ._report import shown_path
+from ._run_report import PROPERTY
+from ._verdict import CheckResult, as_record, report_text, verdict
+from ._vocabulary import CheckFileError, CheckSpec, parse_file
+
+if TYPE_CHECKING:
+    from ._dumpfile import DumpInfo
+    from ._session import LiftbackupSession
+
+
+
+def check_files(paths: list[Path]) -> list[Path]:
+    """The YAML files named, and those under the folders named, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+class CheckFileCollector(pytest.File):
+    def __init__(self, *, dumps: list[DumpInfo], migrations: Path | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dumps = dumps
+        self.migrations = migrations
+
+    def collect(self) -> list[pytest.Item]:
+        shown = shown_path(self.path, self.config.invocation_params.dir)
+        try:
+            check_file = parse_file(shown, _yaml_lines.load(self.path))
+        except _yaml_lines.YamlError as exc:
+            raise CheckFileError(shown, exc.line, str(exc)) from None
+        for spec in check_file.checks:
+            validate(spec)
+        scope = scope_for(check_file, self.migrations)
+        items: list[pytest.Item] = []
+        for spec in check_file.checks:
+            for dump in self.dumps:
+                name = spec.name if len(self.dumps) == 1 else f"{spec.name}[{dump.id}]"
+                item = CheckItem.from_parent(self, name=name, spec=spec, scope=scope, dump=dump)
+                for mark in (*check_file.marks, *(spec.get("marks") or [])):
+                    item.add_marker(mark)
+                items.append(item)
+        return items
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, CheckFileError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class CheckItem(pytest.Item):
+    def __init__(self, *, spec: CheckSpec, scope: Scope, dump: DumpInfo, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.scope = scope
+        self.dump = dump
+        self.result: CheckResult | None = None
+        self.user_properties.append(("liftbackup_dump", dump.id))
+
+    def _record(self, outcome: str, error: str = "") -> None:
+        record = as_record(self.spec, self.result, outcome, error)
+        self.user_properties.append((PROPERTY, json.dumps(record, default=str)))
+
+    def setup(self) -> None:
+        state: LiftbackupSession = self.config.stash[SESSION_KEY]
+        restore = state.outcome(self.dump.id)
+        if not restore.ok:
+            first = restore.error_text().splitlines()[0]
+            message = f"restore of {self.dump.name} failed (see {self.dump.name}::restore): {first}"
+            self._record("error", message)
+            pytest.fail(message, pytrace=False)
+        try:
+            conn = state.check_connection(self.dump.id)
+            self.result = run_check(conn, self.spec, self.scope, state.settings.migrations is not None)
+        except LiftbackupError as exc:
+            self._record("error", str(exc))
+            pytest.fail(str(exc), pytrace=False)
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        outcome = verdict(self.spec, self.result)
+        self._record(outcome)
+        if outcome == "skipped":
+            pytest.skip(self.result.skipped or "")
+        if outcome == "failed":
+            raise CheckFailed(report_text(self.spec, self.result, outcome))
+        if outcome == "warned":
+            warnings.warn_explicit(
+                CheckWarning(report_text(self.spec, self.result, outcome)),
+                CheckWarning,
+                str(self.spec.path),
+                self.spec.line,
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, LiftbackupError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.spec.path, self.spec.line - 1, self.name
+
+
+def check_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:
+    """Collect every check file; a malformed one is a collection error, the others still run."""
+    items: list[pytest.Item] = []
+    for path in check_files(list(state.settings.checks)):
+        collector = CheckFileCollector.from_parent(
+            session, path=path, dumps=state.dumps, migrations=state.settings.migrations
+        )
+        for item in session.genitems(collector):
+            state.item_dumps[item.nodeid] = item.dump.id  # type: ignore[attr-defined]
+            items.append(item)
+    return items

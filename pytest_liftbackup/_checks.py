@@ -1,0 +1,87 @@
+"""Run one check against the restored database: read-only transaction, timeout, the file's schema.
+
+Every kind lands in one of three modules (schema, Flyway, data); this is the only place that opens a
+transaction, so no check can leave anything behind: the transaction is always rolled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from . import _data_checks, _flyway, _schema_checks
+from ._errors import CheckError
+from ._readonly_sql import NotReadOnly, check_read_only
+from ._sqlnames import ident
+from ._verdict import CheckResult
+from ._vocabulary import CheckFile, CheckFileError, CheckSpec
+
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_SAMPLE = 5
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a check file's names resolve: its schema, Flyway history table and migrations folder."""
+
+    schema: str | None
+    flyway_table: str
+    migrations: Path | None
+
+
+def scope_for(check_file: CheckFile, migrations_option: Path | None) -> Scope:
+    table = check_file.flyway_table or (
+        f"{ident(check_file.schema)}.flyway_schema_history" if check_file.schema else "flyway_schema_history"
+    )
+    return Scope(check_file.schema, table, migrations_option or check_file.migrations)
+
+
+def validate(spec: CheckSpec) -> None:
+    """Refuse, at collection, any SQL of this check that is not a read-only query."""
+    for key, sql in _data_checks.queries_to_validate(spec):
+        try:
+            check_read_only(sql)
+        except NotReadOnly as exc:
+            raise CheckFileError(spec.path, spec.line_of(key), f"check {spec.name!r}, {key!r}: {exc}") from None
+
+
+def _migrations(spec: CheckSpec, scope: Scope, option_given: bool) -> Path | None:
+    own = spec.get("flyway_migrations") if spec.kind == "flyway_migrations" else None
+    if isinstance(own, str) and not option_given:
+        return (spec.path.parent / own).resolve()
+    return scope.migrations
+
+
+def run_check(
+    conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope, migrations_option_given: bool = False
+) -> CheckResult:
+    timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
+    sample = int(spec.get("sample", DEFAULT_SAMPLE))
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
+            if scope.schema:
+                conn.execute("SELECT set_config('search_path', %s, true)", (f"{ident(scope.schema)}, public",))
+            if spec.kind in _schema_checks.KINDS:
+                return _schema_checks.run(spec, conn)
+            if spec.kind in _flyway.KINDS:
+                table = spec.get("table") or scope.flyway_table
+                return _flyway.run(spec, conn, table, _migrations(spec, scope, migrations_option_given))
+            return _data_checks.run(spec, conn, sample)
+    except CheckError as exc:
+        raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None
+    except psycopg.errors.QueryCanceled:
+        raise CheckError(
+            f"check {spec.name!r} ran longer than its timeout of {timeout:g} s ({spec.where}); "
+            "raise 'timeout' in the check file"
+        ) from None
+    except psycopg.Error as exc:
+        diag = exc.diag
+        lines = [f"check {spec.name!r} could not run ({spec.where}): {diag.message_primary or exc}"]
+        lines += [f"  {label}: {value}" for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if value]
+        if diag.sqlstate:
+            lines.append(f"  SQLSTATE: {diag.sqlstate}")
+        raise CheckError("\n".join(lines)) from None

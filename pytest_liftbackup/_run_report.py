@@ -1,0 +1,170 @@
+"""The run's verdict for machines and for people: `--liftbackup-report` JSON and a Markdown summary.
+
+Records travel on pytest's own test reports (`user_properties`), so the process that writes the files
+sees every dump's restore and every check also when xdist workers ran them; JUnit XML gets the same
+records as properties through pytest's own `--junitxml`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._dumpfile import DumpInfo
+from ._restore import RestoreOutcome
+
+PROPERTY = "liftbackup"
+SCHEMA_VERSION = 1
+
+
+def restore_record(outcome: RestoreOutcome) -> dict[str, Any]:
+    return {
+        "restore": "passed" if outcome.ok else "failed",
+        "seconds": round(outcome.seconds, 3),
+        "engine": outcome.engine,
+        "sha256": outcome.info.sha256,
+        "tables": dict(outcome.tables),
+        "rows": outcome.rows,
+        "error": outcome.error_text() if outcome.error else None,
+        "roles_created": list(outcome.roles_created),
+        "skipped_statements": dict(outcome.skipped),
+        "warnings": list(outcome.warnings),
+    }
+
+
+def dump_facts(info: DumpInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "file": str(info.path),
+        "format": info.format,
+        "compression": info.compression,
+        "size": info.size,
+        "pg_dump_version": info.pg_dump_version,
+        "server_version": info.server_version,
+        "database": info.database,
+    }
+
+
+def records_of(report: pytest.TestReport) -> tuple[str | None, dict[str, Any] | None]:
+    """(dump id, the last liftbackup record) carried by one test report."""
+    dump_id, record = None, None
+    for name, value in report.user_properties:
+        if name == "liftbackup_dump":
+            dump_id = str(value)
+        elif name == PROPERTY:
+            record = json.loads(str(value))
+    return dump_id, record
+
+
+class RunReport:
+    """Registered as a pytest plugin: gathers the records, writes the files when the session ends."""
+
+    def __init__(self, dumps: list[DumpInfo], json_path: Path | None, markdown_path: Path | None) -> None:
+        self.dumps = {d.id: {**dump_facts(d), "restore": None, "checks": {}} for d in dumps}
+        self.started = time.time()
+        self.json_path = json_path
+        self.markdown_path = markdown_path
+        self.written: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.add(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes the files
+            return
+        self.written = write(self, self.json_path, self.markdown_path, int(exitstatus))
+
+    def add(self, report: pytest.TestReport) -> None:
+        dump_id, record = records_of(report)
+        if dump_id not in self.dumps or record is None:
+            return
+        entry = self.dumps[dump_id]
+        if "restore" in record:
+            entry["restore"] = record
+            if record.get("sha256"):
+                entry["sha256"] = record["sha256"]
+        else:
+            entry["checks"][report.nodeid] = {"nodeid": report.nodeid, **record}
+
+    def as_json(self, exitstatus: int) -> dict[str, Any]:
+        dumps = []
+        totals: Counter[str] = Counter()
+        for entry in self.dumps.values():
+            checks = list(entry["checks"].values())
+            totals.update(c["outcome"] for c in checks)
+            restore = entry["restore"] or {"restore": "not run"}
+            totals["restore " + restore["restore"]] += 1
+            dumps.append({**entry, "restore": restore, "checks": checks})
+        failed = totals["failed"] + totals["error"] + totals["restore failed"]
+        return {
+            "liftbackup_report": SCHEMA_VERSION,
+            "verdict": "failed" if failed or exitstatus not in (0, 5) else "passed",
+            "pytest_exit_status": exitstatus,
+            "seconds": round(time.time() - self.started, 3),
+            "totals": dict(totals),
+            "dumps": dumps,
+        }
+
+    def markdown(self, verdict: dict[str, Any]) -> str:
+        lines = [f"## liftbackup: {verdict['verdict'].upper()}", ""]
+        lines += ["| Dump | Restore | Time | Tables | Rows | Checks |", "|---|---|---|---|---|---|"]
+        problems = []
+        for dump in verdict["dumps"]:
+            restore = dump["restore"]
+            tally = Counter(c["outcome"] for c in dump["checks"])
+            checks = ", ".join(f"{n} {k}" for k, n in sorted(tally.items())) or "none"
+            lines.append(
+                f"| `{dump['name']}` | {restore['restore']} | {restore.get('seconds', 0):.2f} s | "
+                f"{len(restore.get('tables', {}))} | {restore.get('rows', 0)} | {checks} |"
+            )
+            if restore.get("error"):
+                problems.append((f"`{dump['name']}::restore`", "failed", restore["error"]))
+            for check in dump["checks"]:
+                if check["outcome"] in ("failed", "error", "warned"):
+                    problems.append((f"`{check['nodeid']}`", check["outcome"], _check_text(check)))
+        for nodeid, outcome, text in problems:
+            lines += ["", f"### {outcome.upper()}: {nodeid}", "", "```text", text, "```"]
+        return "\n".join(lines) + "\n"
+
+
+def _check_text(check: dict[str, Any]) -> str:
+    if check.get("error"):
+        return str(check["error"])
+    lines = [str(check.get("headline", ""))]
+    tested = f" of {check['tested']} tested" if check.get("tested") is not None else ""
+    lines.append(f"failing: {check.get('failures')}{tested} (max_failures {check.get('max_failures')})")
+    lines += check.get("details") or []
+    for row in check.get("sample") or []:
+        lines.append("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    if check.get("failures_sql"):
+        lines.append("all failures: " + check["failures_sql"])
+    lines.append(f"check: {check['file']}:{check['line']} ({check['kind']})")
+    return "\n".join(lines)
+
+
+def write(report: RunReport, json_path: Path | None, markdown_path: Path | None, exitstatus: int) -> list[str]:
+    """Write the files asked for; the lines that say where they went."""
+    verdict = report.as_json(exitstatus)
+    said = []
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(verdict, indent=2, default=str) + "\n", encoding="utf-8")
+        said.append(f"JSON report: {json_path}")
+    text = report.markdown(verdict)
+    if markdown_path is not None:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text, encoding="utf-8")
+        said.append(f"Markdown summary: {markdown_path}")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:  # GitHub: each step appends
+            handle.write(text)
+        said.append("Markdown summary: $GITHUB_STEP_SUMMARY")
+    return said
