@@ -75,7 +75,7 @@ def run_check(
         raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None
     except psycopg.errors.QueryCanceled:
         raise CheckError(
-            f"check {spec.name!r} ran longer than its timeout of {timeout:g} s ({spec.where}); "
+            f"check {spec.name!r} could not run ({spec.where}): it ran longer than its timeout of {timeout:g} s; "
             "raise 'timeout' in the check file"
         ) from None
     except psycopg.Error as exc:

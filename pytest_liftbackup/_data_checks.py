@@ -166,22 +166,27 @@ def _shown_columns(spec: CheckSpec) -> list[str]:
 
 
 def _row_headline(spec: CheckSpec, conn: psycopg.Connection[Any], failures: int, condition: str) -> str:
-    rows = f"{failures} row{'s' if failures != 1 else ''} of {label(spec)}"
+    one = failures == 1
+    rows = f"{failures} row{'' if one else 's'} of {label(spec)}"
     if spec.kind == "not_null":
-        return f"{rows} have NULL in {', '.join(spec.get('not_null'))}"
+        return f"{rows} {'has' if one else 'have'} NULL in {', '.join(spec.get('not_null'))}"
     if spec.kind == "relationship":
-        _, parent, parent_columns = split_relationship(spec.get("relationship")) or ([], "", [])
-        return f"{rows} point at no row of {parent}({', '.join(parent_columns)}): {spec.get('relationship')}"
+        children, parent, parent_columns = split_relationship(spec.get("relationship")) or ([], "", [])
+        return (
+            f"{rows} {'points' if one else 'point'} at no row of {parent}({', '.join(parent_columns)}) "
+            f"by {', '.join(children)}"
+        )
     if spec.kind == "expression":
-        return f"{rows} fail: {spec.get('expression')}"
+        return f"{rows} {'fails' if one else 'fail'} ({spec.get('expression')})"
     column = f"t.{ident(spec.get('column'))}"
     seen = _dicts(
         conn,
         f"SELECT {column}::text AS value, count(*) AS n FROM {_source(spec)} WHERE {condition} "
         f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
     )
-    values = ", ".join(f"{r['value']!r} ({r['n']})" for r in seen)
-    return f"{rows} have {spec.get('column')} outside {spec.get('accepted_values')}: {values}"
+    values = ", ".join(f"{r['value']!r} x{r['n']}" for r in seen)
+    accepted = ", ".join(str(v) for v in spec.get("accepted_values"))
+    return f"{rows} {'has' if one else 'have'} {spec.get('column')} not in ({accepted}), seen {values}"
 
 
 def _unique(
@@ -194,7 +199,8 @@ def _unique(
     duplicated = _count(conn, f"SELECT coalesce(sum(duplicates), 0) FROM ({groups}) g")
     cols = ", ".join(spec.get("unique"))
     result = CheckResult(
-        f"{failures} value{'s' if failures != 1 else ''} of ({cols}) occur more than once in {label(spec)} "
+        f"{failures} value{'s' if failures != 1 else ''} of ({cols}) "
+        f"{'occurs' if failures == 1 else 'occur'} more than once in {label(spec)} "
         f"({duplicated} rows)",
         failures,
         tested,

@@ -59,7 +59,7 @@ def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest
     for dump in state.dumps:
         nodeid = dump.name if names.count(dump.name) == 1 else dump.id
         collector = DumpCollector.from_parent(session, name=nodeid, nodeid=nodeid, dump=dump)
-        for item in collector.collect():
+        for item in session.genitems(collector):  # counted and reported like any collected item
             state.item_dumps[item.nodeid] = dump.id
             items.append(item)
     return items

@@ -138,7 +138,7 @@ def test_good_backup_passes_every_shipped_check(verdict: dict[str, Any]) -> None
         (
             "orphan_run_version",
             {"simulation_run_foreign_keys", "runs_have_a_version"},
-            {"runs_have_a_version": "1 row of simulation_run point at no row of lift_system_version(id)"},
+            {"runs_have_a_version": "1 row of simulation_run points at no row of lift_system_version(id) by version_id: 1"},
         ),
         (
             "floor_range_inverted",
