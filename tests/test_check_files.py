@@ -1,0 +1,280 @@
+"""Check files as users write them: malformed ones are collection errors naming file, line and key;
+write statements are refused before anything runs; selection (-k, -m, --lf, xdist) works as for tests."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from tests.conftest import Dumps, Scratch
+from tests.helpers import assert_clean, output, run
+
+GOOD = """\
+schema: lift_simulator
+marks: [lift]
+checks:
+  systems_exist: {row_count: lift_system, min: 1}
+  status_values:
+    table: lift_system_version
+    column: status
+    accepted_values: [DRAFT, PUBLISHED, ARCHIVED]
+    marks: [nightly]
+  always_fails:
+    sql: SELECT system_key FROM lift_system WHERE system_key = 'system-1'
+"""
+
+
+def write_checks(pytester: pytest.Pytester, **files: str) -> None:
+    folder = pytester.path / "checks"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / f"{name}.yml").write_text(textwrap.dedent(text))
+
+
+MALFORMED = {
+    "typo_in_key": (
+        """\
+        checks:
+          published_unique:
+            table: lift_system_version
+            unique: [lift_system_id]
+            wher: is_published
+        """,
+        "checks/bad.yml:5: unknown key 'wher' in check 'published_unique' (unique) (did you mean 'where'?); "
+        "accepted keys: description, key, marks, max_failures, message, query, sample, severity, table, "
+        "timeout, unique, warn_above, where",
+    ),
+    "typo_in_kind": (
+        """\
+        checks:
+          published_unique:
+            table: lift_system_version
+            uniqe: [lift_system_id]
+        """,
+        "checks/bad.yml:3: check 'published_unique' needs exactly one kind key, has none (did you mean 'unique'?); "
+        "kinds: tables, columns, primary_key, foreign_keys, indexes, check_constraints, triggers, functions, "
+        "flyway_history, flyway_no_failed, flyway_ranks_contiguous, flyway_latest_version, flyway_migrations, "
+        "row_count, not_empty, not_null, unique, accepted_values, relationship, expression, sql",
+    ),
+    "delete_statement": (
+        """\
+        checks:
+          cleanup:
+            sql: DELETE FROM lift_simulator.lift_system
+        """,
+        "checks/bad.yml:3: check 'cleanup', 'sql': a DELETE statement where a read-only query is expected",
+    ),
+    "data_modifying_cte": (
+        """\
+        checks:
+          sneaky:
+            sql: |
+              WITH gone AS (DELETE FROM lift_simulator.lift_system RETURNING *)
+              SELECT * FROM gone
+        """,
+        "checks/bad.yml:3: check 'sneaky', 'sql': DELETE inside the query: checks only read",
+    ),
+    "injection_in_where": (
+        """\
+        checks:
+          not_null_names:
+            table: lift_system
+            not_null: [display_name]
+            where: "true); DROP TABLE lift_system; --"
+        """,
+        "checks/bad.yml:5: check 'not_null_names', 'where': 3 statements where one query is expected",
+    ),
+    "acting_function": (
+        """\
+        checks:
+          kill:
+            sql: SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        """,
+        "checks/bad.yml:3: check 'kill', 'sql': function pg_terminate_backend() acts on the server: checks only read",
+    ),
+    "select_into": (
+        """\
+        checks:
+          copy_out:
+            sql: SELECT * INTO stolen FROM lift_simulator.lift_system
+        """,
+        "checks/bad.yml:3: check 'copy_out', 'sql': SELECT INTO inside the query: checks only read",
+    ),
+    "bad_yaml": (
+        """\
+        checks:
+          a: {row_count: lift_system, min: 1
+          b: {row_count: lift_system, min: 1}
+        """,
+        "checks/bad.yml:3: not valid YAML: expected ',' or '}', but got ':'",
+    ),
+    "wrong_type": (
+        """\
+        checks:
+          a:
+            row_count: lift_system
+            min: some
+        """,
+        "checks/bad.yml:4: 'min' in check 'a' (row_count) must be a whole number, 0 or more, got 'some'",
+    ),
+    "bad_threshold": (
+        """\
+        checks:
+          a:
+            table: lift_system
+            not_null: display_name
+            max_failures: lots
+        """,
+        "checks/bad.yml:5: 'max_failures' in check 'a' (not_null) must be a count (3) or a percentage of the rows "
+        "tested (\"5%\"), got 'lots'",
+    ),
+    "missing_key": (
+        """\
+        checks:
+          a:
+            table: lift_system_version
+            accepted_values: [DRAFT]
+        """,
+        "checks/bad.yml:3: check 'a' (accepted_values) is missing the key 'column'; accepted keys: "
+        "accepted_values, column, description, key, marks, max_failures, message, query, sample, severity, "
+        "table, timeout, warn_above, where",
+    ),
+    "duplicate_check": (
+        """\
+        checks:
+          a: {row_count: lift_system, min: 1}
+          a: {row_count: lift_system, min: 2}
+        """,
+        "checks/bad.yml:3: duplicate key 'a' (first at line 2)",
+    ),
+    "unknown_top_key": (
+        """\
+        schemas: lift_simulator
+        checks: {}
+        """,
+        "checks/bad.yml:1: unknown key 'schemas' at the top of the file (did you mean 'schema'?); "
+        "accepted keys: schema, flyway, marks, checks",
+    ),
+    "nested_typo": (
+        """\
+        checks:
+          idx:
+            table: lift_system
+            indexes:
+              uq_lift_system_system_key: {colums: [system_key]}
+        """,
+        "checks/bad.yml:5: unknown key 'colums' in indexes entry 'uq_lift_system_system_key' (did you mean "
+        "'columns'?); accepted keys: columns, method, primary, unique, where",
+    ),
+    "bad_message_placeholder": (
+        """\
+        checks:
+          a:
+            row_count: lift_system
+            min: 1
+            message: "{count} systems"
+        """,
+        "checks/bad.yml:5: check 'a': 'message' uses {count}; placeholders: {failures}, {tested}, {table}, "
+        "{name}, {keys}",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_file_is_a_collection_error_with_file_line_and_key(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, case: str
+) -> None:
+    text, message = MALFORMED[case]
+    write_checks(pytester, bad=text)
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    out = output(result)
+    assert "ERROR collecting checks/bad.yml" in out
+    assert message in out, out
+    assert "Traceback" not in out and "INTERNALERROR" not in out
+    assert "Interrupted: 1 error during collection" in out
+    assert_clean(scratch)
+
+
+def test_other_files_still_run_with_continue_on_collection_errors(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    write_checks(pytester, good=GOOD, bad=MALFORMED["typo_in_key"][0])
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--continue-on-collection-errors")
+    result.assert_outcomes(passed=3, failed=1, errors=1)
+    assert_clean(scratch)
+
+
+def test_checks_are_selected_with_k_and_marks_from_yaml(pytester: pytest.Pytester, dumps: Dumps) -> None:
+    write_checks(pytester, good=GOOD)
+    pytester.makeini("[pytest]\nmarkers =\n    lift\n    nightly\n")
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-m", "nightly", "-v", "--strict-markers")
+    result.assert_outcomes(passed=1)
+    assert "checks/good.yml::status_values PASSED" in output(result)
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-k", "systems_exist or restore")
+    result.assert_outcomes(passed=2)
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-m", "lift and not nightly")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_collect_only_lists_readable_node_ids_per_dump(pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch) -> None:
+    write_checks(pytester, good=GOOD)
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}", "--collect-only", "-q")
+    lines = [line for line in result.outlines if "::" in line]
+    assert "checks/good.yml::systems_exist[lift_simulator_backup_20260120_080000]" in lines
+    assert "checks/good.yml::systems_exist[lift]" in lines
+    assert "lift.dump::restore" in lines
+    assert len(lines) == 2 + 2 * 3
+    assert_clean(scratch)
+
+
+def test_last_failed_reruns_only_the_failing_check(pytester: pytest.Pytester, dumps: Dumps) -> None:
+    write_checks(pytester, good=GOOD)
+    first = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}")
+    first.assert_outcomes(passed=3, failed=1)
+    again = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}", "--lf", "-v")
+    again.assert_outcomes(failed=1, deselected=1)  # the restore item; passed checks are filtered as pytest does
+    assert "checks/good.yml::always_fails FAILED" in output(again)
+
+
+def test_xdist_workers_run_the_checks_and_the_report_has_them_all(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    write_checks(pytester, good=GOOD)
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-n", "2", "--liftbackup-report=out.json")
+    result.assert_outcomes(passed=3, failed=1)
+    verdict = json.loads((pytester.path / "out.json").read_text())
+    (dump,) = verdict["dumps"]
+    assert dump["restore"]["restore"] == "passed"
+    assert sorted(c["check"] for c in dump["checks"]) == ["always_fails", "status_values", "systems_exist"]
+    assert verdict["verdict"] == "failed"
+    assert_clean(scratch)
+
+
+def test_missing_checks_path_is_a_usage_error(pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch) -> None:
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-checks=nowhere/checks")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--liftbackup-checks: " in output(result) and "nowhere/checks does not exist (from command line" in output(result)
+    assert_clean(scratch)
+
+
+def test_checks_are_not_collected_without_a_dump(pytester: pytest.Pytester) -> None:
+    write_checks(pytester, bad=MALFORMED["typo_in_key"][0])
+    pytester.makepyfile(test_plain="def test_one():\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+
+
+def test_checks_option_env_and_ini_resolution(pytester: pytest.Pytester, dumps: Dumps, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = pytester.path / "elsewhere"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(GOOD)
+    pytester.makeini("[pytest]\nliftbackup_checks = elsewhere/mine.yaml\n")
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--collect-only")
+    assert "<CheckItem systems_exist>" in output(result)
+    assert "liftbackup: checks: elsewhere/mine.yaml from ini (liftbackup_checks)" in output(result)
+    monkeypatch.setenv("LIFTBACKUP_CHECKS", str(folder))
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--collect-only")
+    assert "from environment (LIFTBACKUP_CHECKS)" in output(result)
