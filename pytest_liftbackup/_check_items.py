@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ._session import LiftbackupSession
 
 
-
 def check_files(paths: list[Path]) -> list[Path]:
     """The YAML files named, and those under the folders named, in a stable order."""
     found: list[Path] = []

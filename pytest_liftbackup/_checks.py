@@ -45,7 +45,9 @@ def validate(spec: CheckSpec) -> None:
         try:
             check_read_only(sql)
         except NotReadOnly as exc:
-            raise CheckFileError(spec.path, spec.line_of(key), f"check {spec.name!r}, {key!r}: {exc}") from None
+            raise CheckFileError(
+                spec.path, spec.line_of(key), f"check {spec.name!r}, {key!r}: {exc}"
+            ) from None
 
 
 def _migrations(spec: CheckSpec, scope: Scope, option_given: bool) -> Path | None:
@@ -64,7 +66,9 @@ def run_check(
         with conn.transaction(force_rollback=True):
             conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
             if scope.schema:
-                conn.execute("SELECT set_config('search_path', %s, true)", (f"{ident(scope.schema)}, public",))
+                conn.execute(
+                    "SELECT set_config('search_path', %s, true)", (f"{ident(scope.schema)}, public",)
+                )
             if spec.kind in _schema_checks.KINDS:
                 return _schema_checks.run(spec, conn)
             if spec.kind in _flyway.KINDS:
@@ -75,13 +79,17 @@ def run_check(
         raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None
     except psycopg.errors.QueryCanceled:
         raise CheckError(
-            f"check {spec.name!r} could not run ({spec.where}): it ran longer than its timeout of {timeout:g} s; "
-            "raise 'timeout' in the check file"
+            f"check {spec.name!r} could not run ({spec.where}): it ran longer than its timeout of "
+            f"{timeout:g} s; raise 'timeout' in the check file"
         ) from None
     except psycopg.Error as exc:
         diag = exc.diag
         lines = [f"check {spec.name!r} could not run ({spec.where}): {diag.message_primary or exc}"]
-        lines += [f"  {label}: {value}" for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint)) if value]
+        lines += [
+            f"  {label}: {value}"
+            for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
+            if value
+        ]
         if diag.sqlstate:
             lines.append(f"  SQLSTATE: {diag.sqlstate}")
         raise CheckError("\n".join(lines)) from None

@@ -91,11 +91,15 @@ def queries_to_validate(spec: CheckSpec) -> list[tuple[str, str]]:
     if spec.kind == "sql":
         pieces.append(("sql", spec.get("sql")))
     elif spec.kind in ROW_KINDS:
-        pieces.append((spec.kind, f"SELECT * FROM {_source(spec)} WHERE {_where(spec)} AND ({failing_condition(spec)})"))
+        pieces.append(
+            (spec.kind, f"SELECT * FROM {_source(spec)} WHERE {_where(spec)} AND ({failing_condition(spec)})")
+        )
     elif spec.kind == "unique":
         pieces.append(("unique", _unique_groups(spec, [])))
     elif spec.kind == "row_count":
-        pieces.append(("row_count", f"SELECT count(*) FROM {table_sql(spec.get('row_count'))} t WHERE {_where(spec)}"))
+        pieces.append(
+            ("row_count", f"SELECT count(*) FROM {table_sql(spec.get('row_count'))} t WHERE {_where(spec)}")
+        )
     return pieces
 
 
@@ -113,12 +117,12 @@ def primary_key(conn: psycopg.Connection[Any], table: str) -> list[str]:
 
 
 def _count(conn: psycopg.Connection[Any], sql: str) -> int:
-    row = conn.execute(sql.encode()).fetchone()  # type: ignore[call-overload]
+    row = conn.execute(sql.encode()).fetchone()
     return int(row[0]) if row else 0
 
 
 def _dicts(conn: psycopg.Connection[Any], sql: str) -> list[dict[str, Any]]:
-    cur = conn.execute(sql.encode())  # type: ignore[call-overload]
+    cur = conn.execute(sql.encode())
     names = [d.name for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -251,7 +255,11 @@ def _row_count(spec: CheckSpec, conn: psycopg.Connection[Any]) -> CheckResult:
 
 def _not_empty(spec: CheckSpec, conn: psycopg.Connection[Any]) -> CheckResult:
     tables = spec.get("not_empty")
-    empty = [t for t in tables if not _count(conn, f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(t)} LIMIT 1) s")]
+    empty = [
+        t
+        for t in tables
+        if not _count(conn, f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(t)} LIMIT 1) s")
+    ]
     if not empty:
         return CheckResult(f"none of {len(tables)} tables is empty", 0, len(tables))
     return CheckResult(

@@ -9,6 +9,7 @@ signed CRC-32 over the UTF-8 text with a leading BOM and every CR/LF removed, an
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ from ._errors import CheckError
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
 
-KINDS = ("flyway_history", "flyway_no_failed", "flyway_ranks_contiguous", "flyway_latest_version", "flyway_migrations")
+KINDS = (
+    "flyway_history",
+    "flyway_no_failed",
+    "flyway_ranks_contiguous",
+    "flyway_latest_version",
+    "flyway_migrations",
+)
 COLUMNS = (
     "installed_rank",
     "version",
@@ -62,7 +69,9 @@ class LocalMigration:
 def local_migrations(folder: Path) -> list[LocalMigration]:
     """Every V and R migration under `folder` (recursively, as Flyway scans a location)."""
     if not folder.is_dir():
-        raise CheckError(f"migrations folder {folder} does not exist (set by --liftbackup-migrations or the check file)")
+        raise CheckError(
+            f"migrations folder {folder} does not exist (set by --liftbackup-migrations or the check file)"
+        )
     found = []
     for path in sorted(folder.rglob("*.sql")):
         match = _FILE.match(path.name)
@@ -70,7 +79,12 @@ def local_migrations(folder: Path) -> list[LocalMigration]:
             continue
         version = match["version"].replace("_", ".") if match["prefix"] == "V" else None
         found.append(
-            LocalMigration(version, match["words"].replace("_", " "), path.relative_to(folder).as_posix(), checksum(path.read_bytes()))
+            LocalMigration(
+                version,
+                match["words"].replace("_", " "),
+                path.relative_to(folder).as_posix(),
+                checksum(path.read_bytes()),
+            )
         )
     return found
 
@@ -115,7 +129,9 @@ def run(spec: CheckSpec, conn: Conn, table: str, migrations: Path | None) -> Che
     if spec.kind == "flyway_ranks_contiguous":
         return _ranks(applied, table)
     if migrations is None and (spec.kind == "flyway_migrations" or spec.get(spec.kind) == "local"):
-        return CheckResult("", skipped="no migrations folder: pass --liftbackup-migrations=DIR or set flyway.migrations")
+        return CheckResult(
+            "", skipped="no migrations folder: pass --liftbackup-migrations=DIR or set flyway.migrations"
+        )
     local = local_migrations(migrations) if migrations is not None else []
     if spec.kind == "flyway_latest_version":
         return _latest(applied, str(spec.get(spec.kind)), local, table)
@@ -125,10 +141,16 @@ def run(spec: CheckSpec, conn: Conn, table: str, migrations: Path | None) -> Che
 def _history(conn: Conn, table: str) -> CheckResult:
     row = conn.execute("SELECT to_regclass(%s)::oid", (table_sql(table),)).fetchone()
     if row is None or row[0] is None:
-        return CheckResult(f"Flyway history table {table} does not exist", 1, 1, details=[f"Missing tables: {table}"])
-    have = [r[0] for r in conn.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped", (row[0],)
-    ).fetchall()]
+        return CheckResult(
+            f"Flyway history table {table} does not exist", 1, 1, details=[f"Missing tables: {table}"]
+        )
+    have = [
+        r[0]
+        for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
+            (row[0],),
+        ).fetchall()
+    ]
     missing = [c for c in COLUMNS if c not in have]
     if missing:
         return CheckResult(
@@ -139,7 +161,9 @@ def _history(conn: Conn, table: str) -> CheckResult:
         )
     applied = history(conn, table)
     latest = latest_applied(applied)
-    return CheckResult(f"{table}: {len(applied)} rows, latest version {latest.version if latest else 'none'}", 0, 1)
+    return CheckResult(
+        f"{table}: {len(applied)} rows, latest version {latest.version if latest else 'none'}", 0, 1
+    )
 
 
 def _no_failed(applied: list[Applied], table: str) -> CheckResult:
@@ -152,8 +176,10 @@ def _no_failed(applied: list[Applied], table: str) -> CheckResult:
         len(failed),
         len(applied),
         details=[f"Detected failed migration to version {a.version} ({a.description})" for a in failed],
-        sample=[{"installed_rank": a.rank, "version": a.version, "description": a.description, "script": a.script}
-                for a in failed],
+        sample=[
+            {"installed_rank": a.rank, "version": a.version, "description": a.description, "script": a.script}
+            for a in failed
+        ],
         sample_key=["installed_rank"],
         failures_sql=f"SELECT * FROM {table_sql(table)} WHERE NOT success ORDER BY installed_rank",
     )
@@ -165,11 +191,13 @@ def _ranks(applied: list[Applied], table: str) -> CheckResult:
     start = ranks[0] if ranks else 1
     if start not in (0, 1):
         problems.append(f"installed_rank starts at {start}, want 0 or 1")
-    problems += [f"installed_rank jumps from {a} to {b}" for a, b in zip(ranks, ranks[1:], strict=False) if b != a + 1]
+    problems += [f"installed_rank jumps from {a} to {b}" for a, b in itertools.pairwise(ranks) if b != a + 1]
     if ranks and ranks[0] == 0 and applied[0].type != "SCHEMA":
         problems.append(f"installed_rank 0 is a {applied[0].type} row, want Flyway's SCHEMA row")
     if not problems:
-        return CheckResult(f"installed_rank {start}..{ranks[-1] if ranks else start} without gaps", 0, len(ranks))
+        return CheckResult(
+            f"installed_rank {start}..{ranks[-1] if ranks else start} without gaps", 0, len(ranks)
+        )
     return CheckResult(f"{table}: {problems[0]}", len(problems), len(ranks), details=problems[1:])
 
 
@@ -177,7 +205,9 @@ def _latest(applied: list[Applied], want: str, local: list[LocalMigration], tabl
     latest = latest_applied(applied)
     have = latest.version if latest else None
     if want == "local":
-        newest = max((m for m in local if m.version), key=lambda m: version_key(m.version or ""), default=None)
+        newest = max(
+            (m for m in local if m.version), key=lambda m: version_key(m.version or ""), default=None
+        )
         if newest is None:
             raise CheckError("flyway_latest_version: local, but the migrations folder holds no V migration")
         want, hint = str(newest.version), f" ({newest.script} is the newest local migration)"
@@ -205,8 +235,14 @@ def compare(applied: list[Applied], local: list[LocalMigration], folder: Path) -
         mine = local_versions.get(version_key(a.version or ""))
         if mine is None:
             future = version_key(a.version or "") > newest_local
-            state = ("Future" if future else "Missing") if a.success else ("Failed (Future)" if future else "Failed (Missing)")
-            problems.append(f"{state}: version {a.version} ({a.description}, {a.script}) applied but not in {folder}")
+            state = (
+                ("Future" if future else "Missing")
+                if a.success
+                else ("Failed (Future)" if future else "Failed (Missing)")
+            )
+            problems.append(
+                f"{state}: version {a.version} ({a.description}, {a.script}) applied but not in {folder}"
+            )
             rows.append({"version": a.version, "state": state, "script": a.script})
         elif a.checksum != mine.checksum:
             problems.append(
@@ -216,14 +252,17 @@ def compare(applied: list[Applied], local: list[LocalMigration], folder: Path) -
             rows.append({"version": a.version, "state": "checksum mismatch", "script": mine.script})
         elif a.description != mine.description:
             problems.append(
-                f"Description mismatch for version {a.version}: applied {a.description!r}, resolved locally {mine.description!r}"
+                f"Description mismatch for version {a.version}: applied {a.description!r}, "
+                f"resolved locally {mine.description!r}"
             )
             rows.append({"version": a.version, "state": "description mismatch", "script": mine.script})
     newest_applied = max(applied_keys, default=())
     for key, mine in sorted(local_versions.items()):
         if key not in applied_keys:
             state = "Pending" if key > newest_applied else "Ignored"
-            why = "the backup is older than the code" if state == "Pending" else "lower than an applied version"
+            why = (
+                "the backup is older than the code" if state == "Pending" else "lower than an applied version"
+            )
             problems.append(f"{state}: {mine.script} (version {mine.version}) not applied: {why}")
             rows.append({"version": mine.version, "state": state, "script": mine.script})
     problems += _repeatables(applied, local, folder, rows)
@@ -242,7 +281,9 @@ def compare(applied: list[Applied], local: list[LocalMigration], folder: Path) -
     )
 
 
-def _repeatables(applied: list[Applied], local: list[LocalMigration], folder: Path, rows: list[dict[str, Any]]) -> list[str]:
+def _repeatables(
+    applied: list[Applied], local: list[LocalMigration], folder: Path, rows: list[dict[str, Any]]
+) -> list[str]:
     latest: dict[str, Applied] = {}
     for a in applied:
         if a.version is None and a.type == "SQL":

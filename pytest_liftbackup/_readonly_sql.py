@@ -49,7 +49,17 @@ _ACTING_FUNCTIONS = frozenset(
     }
 )
 _ACTING_PREFIXES = ("pg_advisory", "pg_try_advisory", "dblink_")
-_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Command, exp.Create, exp.Drop)
+_WRITES = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Into,
+    exp.Lock,
+    exp.Command,
+    exp.Create,
+    exp.Drop,
+)
 
 
 class NotReadOnly(Exception):
@@ -62,7 +72,7 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def check_read_only(sql: str) -> exp.Expression:
+def check_read_only(sql: str) -> exp.Query | exp.Subquery | exp.Values:
     """The parsed query, or NotReadOnly saying what is wrong with it."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]

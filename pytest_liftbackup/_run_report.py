@@ -149,7 +149,9 @@ def _check_text(check: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(report: RunReport, json_path: Path | None, markdown_path: Path | None, exitstatus: int) -> list[str]:
+def write(
+    report: RunReport, json_path: Path | None, markdown_path: Path | None, exitstatus: int
+) -> list[str]:
     """Write the files asked for; the lines that say where they went."""
     verdict = report.as_json(exitstatus)
     said = []

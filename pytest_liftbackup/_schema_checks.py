@@ -13,7 +13,16 @@ from ._sqlnames import split_qualified, split_reference
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
 
-KINDS = ("tables", "columns", "primary_key", "foreign_keys", "indexes", "check_constraints", "triggers", "functions")
+KINDS = (
+    "tables",
+    "columns",
+    "primary_key",
+    "foreign_keys",
+    "indexes",
+    "check_constraints",
+    "triggers",
+    "functions",
+)
 _TABLE_KINDS = "('r', 'p', 'f')"
 _ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
@@ -39,7 +48,9 @@ def _result(spec: CheckSpec, subject: str, details: list[str], tested: int, pass
     if not details:
         return CheckResult(passed, 0, tested, table=subject)
     headline = details[0] if len(details) == 1 else f"{subject}: {len(details)} differences: {details[0]}"
-    return CheckResult(headline, len(details), tested, details=details[1:] if len(details) == 1 else details, table=subject)
+    return CheckResult(
+        headline, len(details), tested, details=details[1:] if len(details) == 1 else details, table=subject
+    )
 
 
 def run(spec: CheckSpec, conn: Conn) -> CheckResult:
@@ -65,7 +76,8 @@ def _tables(spec: CheckSpec, conn: Conn) -> CheckResult:
     if spec.get("exactly"):
         schemas = sorted({_schema_of(conn, n) for n in wanted})
         present = conn.execute(
-            "SELECT c.oid, n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT c.oid, n.nspname || '.' || c.relname "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             f"WHERE n.nspname = ANY (%s) AND c.relkind IN {_TABLE_KINDS} AND NOT c.relispartition ORDER BY 2",
             (schemas,),
         ).fetchall()
@@ -90,7 +102,8 @@ def _columns(spec: CheckSpec, conn: Conn) -> CheckResult:
     table = spec.get("table")
     oid = _table_oid(conn, table)
     rows = conn.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid) "
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "pg_get_expr(d.adbin, d.adrelid) "
         "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         (oid,),
@@ -119,9 +132,9 @@ def _column_differences(table: str, name: str, want: dict[str, Any], have: tuple
     out = []
     if "type" in want and _sqlnormal.type_name(want["type"]) != _sqlnormal.type_name(have_type):
         out.append(f"{table}.{name} type: have {have_type}, want {want['type']}")
-    if "type" in want and _sqlnormal.is_serial(want["type"]) and "default" not in want:
-        if not str(default or "").startswith("nextval("):
-            out.append(f"{table}.{name} default: have {default or 'none'}, want nextval(...) ({want['type']})")
+    serial = "type" in want and _sqlnormal.is_serial(want["type"]) and "default" not in want
+    if serial and not str(default or "").startswith("nextval("):
+        out.append(f"{table}.{name} default: have {default or 'none'}, want nextval(...) ({want['type']})")
     if "nullable" in want and want["nullable"] == bool(not_null):
         out.append(
             f"{table}.{name} nullable: have {'NOT NULL' if not_null else 'NULL allowed'}, "
@@ -140,7 +153,8 @@ def _column_differences(table: str, name: str, want: dict[str, Any], have: tuple
 def _column_names(conn: Conn, oid: int, attnums: list[int]) -> list[str]:
     names = dict(
         conn.execute(
-            "SELECT attnum, attname FROM pg_attribute WHERE attrelid = %s AND attnum = ANY (%s)", (oid, attnums)
+            "SELECT attnum, attname FROM pg_attribute WHERE attrelid = %s AND attnum = ANY (%s)",
+            (oid, attnums),
         ).fetchall()
     )
     return [names[n] for n in attnums]
@@ -158,7 +172,8 @@ def _primary_key(spec: CheckSpec, conn: Conn) -> CheckResult:
         return CheckResult(f"{table} has primary key ({', '.join(want)})", 0, 1, table=table)
     have_text = f"({', '.join(have)})" if have else "none"
     return CheckResult(
-        f"{table}: primary key is {have_text}, want ({', '.join(want)})" if have
+        f"{table}: primary key is {have_text}, want ({', '.join(want)})"
+        if have
         else f"{table} has no primary key, want ({', '.join(want)})",
         1,
         1,
@@ -171,7 +186,8 @@ def _foreign_keys(spec: CheckSpec, conn: Conn) -> CheckResult:
     table = spec.get("table")
     oid = _table_oid(conn, table)
     have = conn.execute(
-        "SELECT conname, conkey::int[], confrelid, confkey::int[], confdeltype, confupdtype FROM pg_constraint "
+        "SELECT conname, conkey::int[], confrelid, confkey::int[], confdeltype, confupdtype "
+        "FROM pg_constraint "
         "WHERE conrelid = %s AND contype = 'f' ORDER BY conname",
         (oid,),
     ).fetchall()
@@ -185,20 +201,29 @@ def _foreign_keys(spec: CheckSpec, conn: Conn) -> CheckResult:
         parent_oid = _oid(conn, parent)
         shape = f"({', '.join(want['columns'])}) -> {want['references']}"
         match = [
-            f for f in found
-            if (not name or f[0] == name) and f[1] == want["columns"] and f[2] == parent_oid and f[3] == parent_columns
+            f
+            for f in found
+            if (not name or f[0] == name)
+            and f[1] == want["columns"]
+            and f[2] == parent_oid
+            and f[3] == parent_columns
         ]
         if not match:
             by_name = [f for f in found if name and f[0] == name]
             have_text = (
-                f"({', '.join(by_name[0][1])}) -> {by_name[0][2]}({', '.join(by_name[0][3])})" if by_name else "none"
+                f"({', '.join(by_name[0][1])}) -> {by_name[0][2]}({', '.join(by_name[0][3])})"
+                if by_name
+                else "none"
             )
-            details.append(f"Missing foreign key {name + ' ' if name else ''}{shape} on {table} (have: {have_text})")
+            details.append(
+                f"Missing foreign key {name + ' ' if name else ''}{shape} on {table} (have: {have_text})"
+            )
             continue
         for key, index in (("on_delete", 4), ("on_update", 5)):
-            if key in want and _ACTIONS[match[0][index]] != want[key].lower().replace("_", " "):
+            have_action = _ACTIONS[str(match[0][index])]
+            if key in want and have_action != want[key].lower().replace("_", " "):
                 details.append(
-                    f"{table} foreign key {match[0][0]} {key}: have {_ACTIONS[match[0][index]]}, want {want[key]}"
+                    f"{table} foreign key {match[0][0]} {key}: have {have_action}, want {want[key]}"
                 )
     return _result(spec, table, details, len(spec.get("foreign_keys")), f"{table}: foreign keys as described")
 
@@ -232,16 +257,22 @@ def _indexes(spec: CheckSpec, conn: Conn) -> CheckResult:
             want_columns = [" ".join(c.lower().split()) for c in want["columns"]]
             want_columns = [c[:-4] if c.endswith(" asc") else c for c in want_columns]
             if [c.lower() for c in columns] != want_columns:
-                details.append(f"index {name} columns: have ({', '.join(columns)}), want ({', '.join(want['columns'])})")
+                details.append(
+                    f"index {name} columns: have ({', '.join(columns)}), want ({', '.join(want['columns'])})"
+                )
         for key, value in (("unique", unique), ("primary", primary)):
             if key in want and want[key] != value:
-                details.append(f"index {name} {key}: have {str(value).lower()}, want {str(want[key]).lower()}")
+                details.append(
+                    f"index {name} {key}: have {str(value).lower()}, want {str(want[key]).lower()}"
+                )
         if "method" in want and want["method"].lower() != method:
             details.append(f"index {name} method: have {method}, want {want['method']}")
         if "where" in want and (
             predicate is None or _sqlnormal.expression(want["where"]) != _sqlnormal.expression(predicate)
         ):
-            details.append(f"index {name} where: have {predicate or 'none (not partial)'}, want {want['where']}")
+            details.append(
+                f"index {name} where: have {predicate or 'none (not partial)'}, want {want['where']}"
+            )
     return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} indexes as described")
 
 
@@ -270,7 +301,9 @@ def _check_constraints(spec: CheckSpec, conn: Conn) -> CheckResult:
             columns = _column_names(conn, oid, list(have[name][2] or []))
             if sorted(columns) != sorted(want["columns"]):
                 details.append(f"check constraint {name} columns: have {columns}, want {want['columns']}")
-    return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} check constraints as described")
+    return _result(
+        spec, table, details, len(wanted), f"{table}: all {len(wanted)} check constraints as described"
+    )
 
 
 _TIMING = {2: "before", 64: "instead of"}
@@ -304,7 +337,9 @@ def _triggers(spec: CheckSpec, conn: Conn) -> CheckResult:
         if "timing" in want and want["timing"].lower() != timing:
             details.append(f"trigger {name} timing: have {timing}, want {want['timing']}")
         if "events" in want and sorted(e.lower() for e in want["events"]) != sorted(events):
-            details.append(f"trigger {name} events: have {', '.join(events)}, want {', '.join(want['events'])}")
+            details.append(
+                f"trigger {name} events: have {', '.join(events)}, want {', '.join(want['events'])}"
+            )
         if "level" in want and want["level"].lower() != level:
             details.append(f"trigger {name} level: have {level}, want {want['level']}")
     return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} triggers as described")

@@ -107,9 +107,11 @@ def _explicit_ini(config: pytest.Config, name: str) -> str | None:
 
 
 def _paths(config: pytest.Config, spec: tuple[str, str, str, str], multiple: bool) -> tuple[list[Path], str]:
-    """Paths from the command line or environment are relative to the current folder, from ini to the ini's."""
+    """Command-line and environment paths are relative to the current folder, ini paths to the ini's."""
     values, source = _resolve(config, spec, multiple)
-    base = config.inipath.parent if source.startswith("ini") and config.inipath else config.invocation_params.dir
+    base = (
+        config.inipath.parent if source.startswith("ini") and config.inipath else config.invocation_params.dir
+    )
     return [base / v for v in values if v.strip()], source
 
 
@@ -147,7 +149,8 @@ def resolve(config: pytest.Config) -> Settings:
     except ValueError:
         raise pytest.UsageError(f"--liftbackup-jobs: expected a number, got {jobs[0]!r}") from None
     dumps = [d for d in dumps if d.strip()]
-    checks, checks_source, migrations = (), "", None
+    checks: tuple[Path, ...] = ()
+    checks_source, migrations = "", None
     if dumps:  # check paths are only looked at (and must exist) when there is a dump to check
         checks, checks_source = _checks(config)
         migrations, migrations_source = _one_path(config, MIGRATIONS)

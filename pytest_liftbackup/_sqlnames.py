@@ -1,4 +1,4 @@
-"""Names from check files turned into SQL: quoted only where PostgreSQL needs it, so shown SQL stays readable."""
+"""Names from check files turned into SQL, quoted only where PostgreSQL needs it: shown SQL stays readable."""
 
 from __future__ import annotations
 
@@ -7,14 +7,109 @@ import re
 _BARE = re.compile(r"^[a-z_][a-z0-9_$]*$")
 # PostgreSQL's reserved key words (appendix C, "reserved" and "reserved (can be function or type)").
 _RESERVED = frozenset(
-    """all analyse analyze and any array as asc asymmetric authorization binary both case cast check
-    collate collation column concurrently constraint create cross current_catalog current_date
-    current_role current_schema current_time current_timestamp current_user default deferrable desc
-    distinct do else end except false fetch for foreign freeze from full grant group having ilike in
-    initially inner intersect into is isnull join lateral leading left like limit localtime
-    localtimestamp natural not notnull null offset on only or order outer overlaps placing primary
-    references returning right select session_user similar some symmetric system_user table tablesample
-    then to trailing true union unique user using variadic verbose when where window with""".split()
+    [
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "binary",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "natural",
+        "not",
+        "notnull",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "overlaps",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "right",
+        "select",
+        "session_user",
+        "similar",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+    ]
 )
 _PART = r'(?:"(?:[^"]|"")+"|[^".\s()]+)'
 _QUALIFIED = re.compile(rf"^\s*({_PART})(?:\s*\.\s*({_PART}))?\s*$")
@@ -69,7 +164,7 @@ def split_reference(text: str) -> tuple[str, list[str]] | None:
 
 
 def split_relationship(text: str) -> tuple[list[str], str, list[str]] | None:
-    """`lift_system_id -> lift_system(id)` or `(a, b) -> parent(x, y)` as (children, parent, parent columns)."""
+    """`lift_system_id -> lift_system(id)` or `(a, b) -> p(x, y)` as (children, parent, parent columns)."""
     child, arrow, reference = text.partition("->")
     parent = split_reference(reference) if arrow else None
     children = [_unquote(c.strip()) for c in child.strip().removeprefix("(").removesuffix(")").split(",")]

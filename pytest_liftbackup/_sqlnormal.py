@@ -30,10 +30,9 @@ def is_serial(text: str) -> bool:
 
 
 def _simplify(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Cast):
-        return node.this
-    if isinstance(node, exp.Paren):
-        return node.this
+    if isinstance(node, exp.Cast | exp.Paren):
+        inner: exp.Expression = node.this
+        return inner
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
         inner = node.expression.this
         while isinstance(inner, exp.Paren | exp.Cast):
@@ -41,7 +40,8 @@ def _simplify(node: exp.Expression) -> exp.Expression:
         if isinstance(inner, exp.Array):
             return exp.In(this=node.this, expressions=list(inner.expressions))
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Boolean) and node.expression.this:
-        return node.this  # `is_published = true` says what `is_published` says
+        column: exp.Expression = node.this  # `is_published = true` says what `is_published` says
+        return column
     return node
 
 

@@ -10,6 +10,7 @@ from ._vocabulary import CheckSpec, Threshold
 
 NAMES_ROWS = ("not_null", "unique", "accepted_values", "relationship", "expression", "sql")  # headline + keys
 
+
 @dataclass
 class CheckResult:
     summary: str  # the headline when it fails ("2 lift systems have ..."), what was seen when it passes
@@ -51,7 +52,11 @@ def headline(spec: CheckSpec, result: CheckResult) -> str:
     template = spec.get("message")
     keys = keys_of(result)
     if not template:
-        return f"{result.summary}: {keys}" if result.failures and keys and spec.kind in NAMES_ROWS else result.summary
+        return (
+            f"{result.summary}: {keys}"
+            if result.failures and keys and spec.kind in NAMES_ROWS
+            else result.summary
+        )
     values = {
         "keys": keys or "-",
         "failures": result.failures,

@@ -291,7 +291,9 @@ def check_keys(path: Path, mapping: LocatedDict, accepted: dict[str, Key], what:
     return values
 
 
-def entries(spec: CheckSpec, raw: Any, *, allow_list_of_names: bool = False) -> list[tuple[str, dict[str, Any]]]:
+def entries(
+    spec: CheckSpec, raw: Any, *, allow_list_of_names: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
     """The named entries of a schema kind (`indexes: {name: {...}}`), each checked against NESTED."""
     accepted = NESTED[spec.kind]
     line = spec.line_of(spec.kind)
@@ -303,7 +305,9 @@ def entries(spec: CheckSpec, raw: Any, *, allow_list_of_names: bool = False) -> 
         found = []
         for index, item in enumerate(raw):
             if not isinstance(item, LocatedDict):
-                raise CheckFileError(spec.path, raw.line_of(index), "each foreign key is {columns, references}")
+                raise CheckFileError(
+                    spec.path, raw.line_of(index), "each foreign key is {columns, references}"
+                )
             found.append((str(item.get("name", "")), check_keys(spec.path, item, accepted, "a foreign key")))
         return found
     if not isinstance(raw, LocatedDict) or not raw:
@@ -343,9 +347,9 @@ def parse_check(path: Path, name: str, body: Any, line: int) -> CheckSpec:
         )
     kind = kinds[0]
     values = check_keys(path, body, {**COMMON, **KINDS[kind]}, f"check {name!r} ({kind})")
-    if kind in ("not_null", "unique", "accepted_values", "relationship", "expression"):
-        if ("table" in values) == ("query" in values):
-            raise CheckFileError(path, body.line, f"check {name!r} ({kind}) needs either 'table' or 'query'")
+    needs_source = kind in ("not_null", "unique", "accepted_values", "relationship", "expression")
+    if needs_source and ("table" in values) == ("query" in values):
+        raise CheckFileError(path, body.line, f"check {name!r} ({kind}) needs either 'table' or 'query'")
     if kind == "row_count" and not {"exactly", "min", "max"} & set(values):
         raise CheckFileError(path, body.line, f"check {name!r} (row_count) needs 'exactly', 'min' or 'max'")
     if "message" in values and (problem := check_message_template(values["message"])):
@@ -392,7 +396,9 @@ def parse_file(path: Path, document: Any) -> CheckFile:
     flyway = document.get("flyway")
     if flyway is not None:
         if not isinstance(flyway, LocatedDict):
-            raise CheckFileError(path, document.line_of("flyway"), "'flyway' must be a mapping: table, migrations")
+            raise CheckFileError(
+                path, document.line_of("flyway"), "'flyway' must be a mapping: table, migrations"
+            )
         values = check_keys(path, flyway, {"table": Key(_table), "migrations": Key(_str)}, "'flyway'")
         flyway_table = values.get("table")
         if "migrations" in values:
@@ -425,5 +431,7 @@ def check_message_template(template: str) -> str | None:
         return f"'message' is not a valid template: {exc} (write {{{{ and }}}} for braces)"
     unknown = [f for f in fields if f not in PLACEHOLDERS]
     if unknown:
-        return f"'message' uses {{{unknown[0]}}}; placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+        return f"'message' uses {{{unknown[0]}}}; placeholders: " + ", ".join(
+            f"{{{p}}}" for p in PLACEHOLDERS
+        )
     return None

@@ -54,7 +54,7 @@ class _Loader(yaml.SafeLoader):
             result.key_lines[key] = line
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:
         result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
         result.line = node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -72,7 +72,7 @@ def load(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlError(1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

@@ -219,9 +219,13 @@ def test_checks_are_selected_with_k_and_marks_from_yaml(pytester: pytest.Pyteste
     result.assert_outcomes(passed=1, failed=1)
 
 
-def test_collect_only_lists_readable_node_ids_per_dump(pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch) -> None:
+def test_collect_only_lists_readable_node_ids_per_dump(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
     write_checks(pytester, good=GOOD)
-    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}", "--collect-only", "-q")
+    result = run(
+        pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}", "--collect-only", "-q"
+    )
     lines = [line for line in result.outlines if "::" in line]
     assert "checks/good.yml::systems_exist[lift_simulator_backup_20260120_080000]" in lines
     assert "checks/good.yml::systems_exist[lift]" in lines
@@ -235,7 +239,9 @@ def test_last_failed_reruns_only_the_failing_check(pytester: pytest.Pytester, du
     first = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}")
     first.assert_outcomes(passed=3, failed=1)
     again = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}", "--lf", "-v")
-    again.assert_outcomes(failed=1, deselected=1)  # the restore item; passed checks are filtered as pytest does
+    again.assert_outcomes(
+        failed=1, deselected=1
+    )  # the restore item; passed checks are filtered as pytest does
     assert "checks/good.yml::always_fails FAILED" in output(again)
 
 
@@ -253,10 +259,14 @@ def test_xdist_workers_run_the_checks_and_the_report_has_them_all(
     assert_clean(scratch)
 
 
-def test_missing_checks_path_is_a_usage_error(pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch) -> None:
+def test_missing_checks_path_is_a_usage_error(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
     result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-checks=nowhere/checks")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--liftbackup-checks: " in output(result) and "nowhere/checks does not exist (from command line" in output(result)
+    assert "--liftbackup-checks: " in output(
+        result
+    ) and "nowhere/checks does not exist (from command line" in output(result)
     assert_clean(scratch)
 
 
@@ -267,7 +277,9 @@ def test_checks_are_not_collected_without_a_dump(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1)
 
 
-def test_checks_option_env_and_ini_resolution(pytester: pytest.Pytester, dumps: Dumps, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checks_option_env_and_ini_resolution(
+    pytester: pytest.Pytester, dumps: Dumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = pytester.path / "elsewhere"
     folder.mkdir()
     (folder / "mine.yaml").write_text(GOOD)

@@ -37,10 +37,10 @@ CREATE INDEX uq_lift_system_version_single_published ON lift_system_version (lif
 DROP INDEX idx_scenario_name;
 ALTER TABLE lift_system_version DROP CONSTRAINT chk_lift_system_version_status;
 UPDATE lift_system_version SET status = 'PUBLISHED', is_published = true, published_at = now()
-    WHERE version_number = 4 AND lift_system_id = {SYSTEM.format('system-3')};
-UPDATE lift_system_version SET status = 'BROKEN' WHERE version_number = 1 AND lift_system_id = {SYSTEM.format('system-7')};
+    WHERE version_number = 4 AND lift_system_id = {SYSTEM.format("system-3")};
+UPDATE lift_system_version SET status = 'BROKEN' WHERE version_number = 1 AND lift_system_id = {SYSTEM.format("system-7")};
 UPDATE lift_system_version SET config = config || '{{"minFloor": 9, "maxFloor": 2}}'
-    WHERE version_number = 2 AND lift_system_id = {SYSTEM.format('system-5')};
+    WHERE version_number = 2 AND lift_system_id = {SYSTEM.format("system-5")};
 ALTER TABLE lift_system_version ADD CONSTRAINT chk_lift_system_version_status
     CHECK (status IN ('DRAFT', 'PUBLISHED')) NOT VALID;
 DROP TRIGGER scenario_update_timestamp ON scenario;
@@ -178,13 +178,19 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "scenario foreign key fk_scenario_lift_system_version on_delete: have cascade, want restrict",
         "failed",
     ),
-    "indexes_unique": ("index uq_lift_system_version_single_published unique: have false, want true", "failed"),
+    "indexes_unique": (
+        "index uq_lift_system_version_single_published unique: have false, want true",
+        "failed",
+    ),
     "indexes_missing": ("Missing indexes on scenario: idx_scenario_name", "failed"),
     "check_constraints": (
         "check constraint chk_lift_system_version_status: have CHECK (status::text = ANY (ARRAY['DRAFT'::",
         "failed",
     ),
-    "triggers_timing": ("lift_system: 2 differences: trigger lift_system_update_timestamp function: have touch_updated_at", "failed"),
+    "triggers_timing": (
+        "lift_system: 2 differences: trigger lift_system_update_timestamp function: have touch_updated_at",
+        "failed",
+    ),
     "triggers_missing": ("Missing triggers on scenario: scenario_update_timestamp", "failed"),
     "functions": ("Missing function: update_timestamp", "failed"),
     "flyway_history": (
@@ -195,17 +201,32 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "1 failed migration in lift_simulator.flyway_schema_history: 13 (add update timestamp triggers)",
         "failed",
     ),
-    "flyway_ranks_contiguous": ("lift_simulator.flyway_schema_history: installed_rank jumps from 6 to 8", "failed"),
-    "flyway_latest_version": ("latest applied version in lift_simulator.flyway_schema_history is 12, want 13", "failed"),
+    "flyway_ranks_contiguous": (
+        "lift_simulator.flyway_schema_history: installed_rank jumps from 6 to 8",
+        "failed",
+    ),
+    "flyway_latest_version": (
+        "latest applied version in lift_simulator.flyway_schema_history is 12, want 13",
+        "failed",
+    ),
     "flyway_migrations": ("1 migration differ from", "failed"),
     "row_count_min": ("simulation_run where status = 'FAILED' has 0 rows, want at least 1", "failed"),
     "row_count_exactly": ("lift_system has 13 rows, want exactly 12", "failed"),
     "row_count_max": ("lift_system has 13 rows, want at most 12", "failed"),
     "not_empty": ("1 of 2 tables are empty: simulation_run", "failed"),
     "not_null": ("1 row of lift_system has NULL in display_name: system-2", "failed"),
-    "unique": ("1 value of (lift_system_id) occurs more than once in lift_system_version where is_published (2 rows): 3", "failed"),
-    "accepted_values": ("1 row of lift_system_version has status not in (DRAFT, PUBLISHED, ARCHIVED), seen 'BROKEN' x1: ", "failed"),
-    "relationship": ("1 row of scenario points at no row of lift_system_version(id) by lift_system_version_id: 1", "failed"),
+    "unique": (
+        "1 value of (lift_system_id) occurs more than once in lift_system_version where is_published (2 rows): 3",
+        "failed",
+    ),
+    "accepted_values": (
+        "1 row of lift_system_version has status not in (DRAFT, PUBLISHED, ARCHIVED), seen 'BROKEN' x1: ",
+        "failed",
+    ),
+    "relationship": (
+        "1 row of scenario points at no row of lift_system_version(id) by lift_system_version_id: 1",
+        "failed",
+    ),
     "expression": (
         "1 row of the query fails ((config ->> 'minFloor')::int <= (config ->> 'maxFloor')::int): (system-5, 2)",
         "failed",
@@ -224,7 +245,9 @@ ALWAYS_ERRORS = {
 
 
 @pytest.fixture(scope="session")
-def kinds_run(source: build.SourceDatabase, dumps: Dumps, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def kinds_run(
+    source: build.SourceDatabase, dumps: Dumps, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("kinds")
     shutil.copy(dumps.plain, work / "good.sql")
     source.variant("broken", BROKEN, work)
@@ -235,9 +258,19 @@ def kinds_run(source: build.SourceDatabase, dumps: Dumps, tmp_path_factory: pyte
     shutil.copytree(build.MIGRATIONS, checks / "migrations")
     proc = subprocess.run(
         [
-            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "-W", "default",
-            f"--liftbackup={work}/good.sql", f"--liftbackup={work}/broken.sql",
-            "--liftbackup-report=verdict.json", "--liftbackup-markdown=summary.md", "--junitxml=junit.xml",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "-W",
+            "default",
+            f"--liftbackup={work}/good.sql",
+            f"--liftbackup={work}/broken.sql",
+            "--liftbackup-report=verdict.json",
+            "--liftbackup-markdown=summary.md",
+            "--junitxml=junit.xml",
         ],
         cwd=work,
         capture_output=True,
@@ -271,12 +304,17 @@ def test_every_kind_fails_on_the_broken_dump_with_its_text(kinds_run: dict[str, 
 def test_kinds_cover_the_whole_vocabulary() -> None:
     from pytest_liftbackup._vocabulary import KINDS
 
-    kinds = {name.split("_")[0] if name.startswith(("indexes", "triggers", "row_count")) else name for name in EXPECTED}
+    kinds = {
+        name.split("_")[0] if name.startswith(("indexes", "triggers", "row_count")) else name
+        for name in EXPECTED
+    }
     assert set(KINDS) <= kinds | {"indexes", "triggers", "row_count"}
 
 
 @pytest.mark.parametrize(("name", "message"), sorted(ALWAYS_ERRORS.items()))
-def test_a_check_that_cannot_run_is_an_error_with_its_reason(kinds_run: dict[str, Any], name: str, message: str) -> None:
+def test_a_check_that_cannot_run_is_an_error_with_its_reason(
+    kinds_run: dict[str, Any], name: str, message: str
+) -> None:
     for dump in ("good", "broken"):
         check = checks_of(kinds_run, dump)[name]
         assert check["outcome"] == "error"
@@ -289,7 +327,10 @@ def test_a_writing_function_is_stopped_by_the_read_only_transaction(kinds_run: d
     check = checks_of(kinds_run, "broken")["sneaky_write"]
     assert check["outcome"] == "error"
     assert "cannot execute INSERT in a read-only transaction" in check["error"]
-    assert checks_of(kinds_run, "broken")["row_count_exactly"]["headline"] == "lift_system has 13 rows, want exactly 12"
+    assert (
+        checks_of(kinds_run, "broken")["row_count_exactly"]["headline"]
+        == "lift_system has 13 rows, want exactly 12"
+    )
 
 
 def test_failure_report_has_counts_sample_sql_and_location(kinds_run: dict[str, Any]) -> None:

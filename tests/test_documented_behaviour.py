@@ -138,9 +138,14 @@ def test_an_extension_statement_not_shaped_like_pg_dumps_runs_as_the_restorer(
     result.assert_outcomes(failed=1)
 
 
-def test_an_archive_with_such_an_extension_restores_too(source: SourceDatabase, vector_dump: Path,
-                                                        pytester: pytest.Pytester, scratch: Scratch,
-                                                        tmp_path: Path, pg_binaries: PgBinaries) -> None:
+def test_an_archive_with_such_an_extension_restores_too(
+    source: SourceDatabase,
+    vector_dump: Path,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+    pg_binaries: PgBinaries,
+) -> None:
     import os
     import subprocess
 

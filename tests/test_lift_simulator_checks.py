@@ -47,7 +47,9 @@ BREAKAGES = {
 
 
 @pytest.fixture(scope="session")
-def lift_variants(source: build.SourceDatabase, dumps: Dumps, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lift_variants(
+    source: build.SourceDatabase, dumps: Dumps, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     folder = tmp_path_factory.mktemp("lift_variants")
     shutil.copy(dumps.plain, folder / "good.sql")
     for name, breakage in BREAKAGES.items():
@@ -68,7 +70,12 @@ def verdict(lift_variants: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
         proc = subprocess.run(
             [
-                sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-q",
                 f"--liftbackup={lift_variants}/*.sql",
                 f"--liftbackup-checks={SHIPPED}",
                 f"--liftbackup-migrations={build.MIGRATIONS}",
@@ -138,7 +145,9 @@ def test_good_backup_passes_every_shipped_check(verdict: dict[str, Any]) -> None
         (
             "orphan_run_version",
             {"simulation_run_foreign_keys", "runs_have_a_version"},
-            {"runs_have_a_version": "1 row of simulation_run points at no row of lift_system_version(id) by version_id: 1"},
+            {
+                "runs_have_a_version": "1 row of simulation_run points at no row of lift_system_version(id) by version_id: 1"
+            },
         ),
         (
             "floor_range_inverted",
@@ -160,7 +169,9 @@ def test_one_broken_invariant_fails_exactly_its_checks(
 def test_edited_migration_names_version_and_both_checksums(verdict: dict[str, Any]) -> None:
     details = outcomes(verdict, "edited_migration")["flyway_migrations"]["details"]
     assert len(details) == 1
-    assert details[0].startswith("Checksum mismatch for version 5 (V5__add_simulation_run_tables.sql): applied to database ")
+    assert details[0].startswith(
+        "Checksum mismatch for version 5 (V5__add_simulation_run_tables.sql): applied to database "
+    )
     applied, local = (int(x.split()[-1]) for x in details[0].split(":", 1)[1].split(","))
     assert applied == local + 1
 
@@ -193,7 +204,9 @@ def test_failure_report_in_the_terminal(verdict: dict[str, Any]) -> None:
     assert "all failures: SELECT * FROM (SELECT t.system_key, count(*) AS duplicates" in out
 
 
-def test_the_run_is_the_same_with_the_shipped_file_found_by_default(pytester: pytest.Pytester, dumps: Dumps, scratch: Any) -> None:
+def test_the_run_is_the_same_with_the_shipped_file_found_by_default(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Any
+) -> None:
     (pytester.path / "checks").mkdir()
     shutil.copy(SHIPPED, pytester.path / "checks" / "lift_simulator.yml")
     result = run(pytester, f"--liftbackup={dumps.plain}", "-rs")

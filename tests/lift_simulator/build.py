@@ -92,7 +92,6 @@ class SourceDatabase:
         )
         return target
 
-
     def variant(self, name: str, breakage: str, folder: Path) -> Path:
         """A plain dump of a copy of lift_simulator with `breakage` (SQL, as superuser) applied to it."""
         admin = psycopg.conninfo.make_conninfo(**self.admin)
@@ -102,7 +101,9 @@ class SourceDatabase:
                     sql.Identifier(name), sql.Identifier(DATABASE), sql.Identifier(OWNER)
                 )
             )
-        with psycopg.connect(psycopg.conninfo.make_conninfo(**{**self.admin, "dbname": name}), autocommit=True) as conn:
+        with psycopg.connect(
+            psycopg.conninfo.make_conninfo(**{**self.admin, "dbname": name}), autocommit=True
+        ) as conn:
             conn.execute("SET search_path TO lift_simulator")
             conn.execute(breakage.encode())
         return self.dump(folder / f"{name}.sql", "-F", "p", database=name)
