@@ -1,12 +1,20 @@
 """pytest-liftbackup: restore testing for PostgreSQL backups.
 
 `pytest --liftbackup=backup.sql` restores the dump into a throwaway PostgreSQL and runs the
-restore (and later the checks) as test items. The public names are the types its fixtures give.
+restore and the declarative checks (docs/checks.md) as test items. The public names are the types its fixtures give.
 """
 
 from ._dumpfile import DumpInfo
-from ._errors import DumpInputError, LiftbackupError, RestoreError
+from ._errors import CheckWarning, DumpInputError, LiftbackupError, RestoreError
 from ._restore import RestoreOutcome
 
-__all__ = ["DumpInfo", "DumpInputError", "LiftbackupError", "RestoreError", "RestoreOutcome", "__version__"]
+__all__ = [
+    "CheckWarning",
+    "DumpInfo",
+    "DumpInputError",
+    "LiftbackupError",
+    "RestoreError",
+    "RestoreOutcome",
+    "__version__",
+]
 __version__ = "0.1.0"
