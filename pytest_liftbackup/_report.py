@@ -36,7 +36,9 @@ def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
             f"server {dump.server_version or '?'}"
         )
     if settings.checks:
-        shown = ", ".join(str(shown_path(p, invocation_dir)) for p in settings.checks)
+        shown = ", ".join(
+            f"{shown_path(p, invocation_dir)}{'/' if p.is_dir() else ''}" for p in settings.checks
+        )
         lines.append(f"liftbackup: checks: {shown} from {settings.checks_source}")
     else:
         lines.append("liftbackup: checks: none (no checks/ folder under the rootdir, no --liftbackup-checks)")

@@ -212,5 +212,5 @@ def test_the_run_is_the_same_with_the_shipped_file_found_by_default(
     result = run(pytester, f"--liftbackup={dumps.plain}", "-rs")
     result.assert_outcomes(passed=39, skipped=2)  # the restore and 38 checks; 2 need a migrations folder
     out = "\n".join(result.outlines)
-    assert "liftbackup: checks: checks from default (checks/ under the rootdir)" in out
+    assert "liftbackup: checks: checks/ from default (checks/ under the rootdir)" in out
     assert "no migrations folder: pass --liftbackup-migrations=DIR or set flyway.migrations" in out
