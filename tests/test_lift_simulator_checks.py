@@ -194,8 +194,13 @@ def test_dropped_table_fails_the_tables_check_and_errors_the_checks_on_it(verdic
     assert 'relation "scenario" does not exist' in checks["runs_have_a_scenario"]["error"]
 
 
-def test_failure_report_in_the_terminal(verdict: dict[str, Any]) -> None:
+def test_failure_report_in_the_terminal_is_the_one_the_readme_shows(verdict: dict[str, Any]) -> None:
     out = verdict["_output"]
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("On a backup where system-3") :].split("```")[1]
+    for line in block.strip("\n").splitlines():
+        if "..." not in line:  # the file is named absolutely here: it lies outside the run's folder
+            assert line.replace("  check: checks/", "") in out, line
     assert "checks/lift_simulator.yml::published_unique[two_published]" in out or (
         "lift_simulator.yml::published_unique[two_published]" in out
     )
