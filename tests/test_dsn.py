@@ -124,3 +124,22 @@ def test_interrupted_mid_restore_drops_its_database(
     assert PASSWORD not in out
     assert_untouched(existing)
     assert_clean(scratch)
+
+
+def test_checks_run_against_the_throwaway_database_on_the_existing_server(
+    dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    shipped = Path(__file__).parent.parent / "checks" / "lift_simulator.yml"
+    result = run(
+        pytester,
+        f"--liftbackup={dumps.plain}",
+        f"--liftbackup-dsn={dsn(existing)}",
+        f"--liftbackup-checks={shipped}",
+        "--liftbackup-report=verdict.json",
+    )
+    text = output(result)
+    assert result.ret == 0, text
+    result.assert_outcomes(passed=39, skipped=2)
+    assert PASSWORD not in text and PASSWORD not in (pytester.path / "verdict.json").read_text()
+    assert_untouched(existing)
+    assert_clean(scratch)
