@@ -1,7 +1,8 @@
 """pytest-liftbackup: restore testing for PostgreSQL backups.
 
 `pytest --liftbackup=backup.sql` restores the dump into a throwaway PostgreSQL and runs the
-restore and the declarative checks (docs/checks.md) as test items. The public names are the types its fixtures give.
+restore and the declarative checks (docs/checks.md) as test items. The public names are the
+types its fixtures give and the warning that `severity: warn` checks raise.
 """
 
 from ._dumpfile import DumpInfo

@@ -66,8 +66,15 @@ def records_of(report: pytest.TestReport) -> tuple[str | None, dict[str, Any] | 
 class RunReport:
     """Registered as a pytest plugin: gathers the records, writes the files when the session ends."""
 
-    def __init__(self, dumps: list[DumpInfo], json_path: Path | None, markdown_path: Path | None) -> None:
+    def __init__(
+        self,
+        dumps: list[DumpInfo],
+        json_path: Path | None,
+        markdown_path: Path | None,
+        outcomes: dict[str, RestoreOutcome] | None = None,
+    ) -> None:
         self.dumps = {d.id: {**dump_facts(d), "restore": None, "checks": {}} for d in dumps}
+        self.outcomes = outcomes if outcomes is not None else {}  # this process's restores, by dump id
         self.started = time.time()
         self.json_path = json_path
         self.markdown_path = markdown_path
@@ -79,6 +86,13 @@ class RunReport:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes the files
             return
+        for (
+            dump_id,
+            entry,
+        ) in self.dumps.items():  # restored for its checks while its restore item was deselected
+            outcome = self.outcomes.get(dump_id)
+            if entry["restore"] is None and outcome is not None and (outcome.ok or outcome.error):
+                entry["restore"] = restore_record(outcome)
         self.written = write(self, self.json_path, self.markdown_path, int(exitstatus))
 
     def add(self, report: pytest.TestReport) -> None:

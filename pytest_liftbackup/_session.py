@@ -54,7 +54,7 @@ class LiftbackupSession:
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
         self._check_connections: dict[str, psycopg.Connection[Any]] = {}
-        self.run_report = RunReport(self.dumps, settings.report, settings.markdown)
+        self.run_report = RunReport(self.dumps, settings.report, settings.markdown, self.outcomes)
 
     def dump(self, dump_id: str) -> DumpInfo:
         return next(d for d in self.dumps if d.id == dump_id)
