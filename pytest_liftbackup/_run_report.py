@@ -86,10 +86,8 @@ class RunReport:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes the files
             return
-        for (
-            dump_id,
-            entry,
-        ) in self.dumps.items():  # restored for its checks while its restore item was deselected
+        # A dump restored for its checks while its restore item was deselected (-k) still has a record.
+        for dump_id, entry in self.dumps.items():
             outcome = self.outcomes.get(dump_id)
             if entry["restore"] is None and outcome is not None and (outcome.ok or outcome.error):
                 entry["restore"] = restore_record(outcome)
