@@ -23,6 +23,18 @@ from tests.lift_simulator import build
 
 pytest_plugins = ["pytester"]
 
+# The runs under test must not pick up the caller's settings, nor append to a real CI step summary.
+for _name in (
+    "LIFTBACKUP_DUMP",
+    "LIFTBACKUP_DSN",
+    "LIFTBACKUP_CHECKS",
+    "LIFTBACKUP_MIGRATIONS",
+    "LIFTBACKUP_REPORT",
+    "LIFTBACKUP_MARKDOWN",
+    "GITHUB_STEP_SUMMARY",
+):
+    os.environ.pop(_name, None)
+
 PLAIN_NAME = "lift_simulator_backup_20260120_080000.sql"
 
 

@@ -292,3 +292,31 @@ def test_checks_option_env_and_ini_resolution(
     monkeypatch.setenv("LIFTBACKUP_CHECKS", str(folder))
     result = run(pytester, f"--liftbackup={dumps.plain}", "--collect-only")
     assert "from environment (LIFTBACKUP_CHECKS)" in output(result)
+
+
+def test_migrations_option_wins_over_the_folder_named_in_the_file(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    from tests.lift_simulator import build
+
+    write_checks(
+        pytester,
+        flyway="""\
+        schema: lift_simulator
+        flyway:
+          migrations: db/migration
+        checks:
+          flyway_migrations: {flyway_migrations: true}
+        """,
+    )
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-k", "flyway")
+    result.assert_outcomes(errors=1, deselected=1)
+    assert (
+        f"check 'flyway_migrations' could not run (checks/flyway.yml:5): migrations folder "
+        f"{pytester.path / 'checks' / 'db' / 'migration'} does not exist" in output(result)
+    )
+    result = run(
+        pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-migrations={build.MIGRATIONS}", "-k", "flyway"
+    )
+    result.assert_outcomes(passed=1, deselected=1)
+    assert_clean(scratch)
