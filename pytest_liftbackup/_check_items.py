@@ -126,8 +126,12 @@ def check_items(session: pytest.Session, state: LiftbackupSession) -> list[pytes
     """Collect every check file; a malformed one is a collection error, the others still run."""
     items: list[pytest.Item] = []
     for path in check_files(list(state.settings.checks)):
+        try:
+            nodeid = path.resolve().relative_to(session.config.rootpath.resolve()).as_posix()
+        except ValueError:  # outside the rootdir: named in full (pytest would give a bare "::name")
+            nodeid = path.resolve().as_posix()
         collector = CheckFileCollector.from_parent(
-            session, path=path, dumps=state.dumps, migrations=state.settings.migrations
+            session, path=path, nodeid=nodeid, dumps=state.dumps, migrations=state.settings.migrations
         )
         for item in session.genitems(collector):
             state.item_dumps[item.nodeid] = item.dump.id  # type: ignore[attr-defined]

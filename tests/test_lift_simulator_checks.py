@@ -201,9 +201,7 @@ def test_failure_report_in_the_terminal_is_the_one_the_readme_shows(verdict: dic
     for line in block.strip("\n").splitlines():
         if "..." not in line:  # the file is named absolutely here: it lies outside the run's folder
             assert line.replace("  check: checks/", "") in out, line
-    assert "checks/lift_simulator.yml::published_unique[two_published]" in out or (
-        "lift_simulator.yml::published_unique[two_published]" in out
-    )
+    assert f"{SHIPPED.as_posix()}::published_unique[two_published]" in out  # outside the rootdir: in full
     assert "sample (1 of 1, by system_key):" in out
     assert "system_key=system-3  duplicates=2  version_number=3, 4" in out
     assert "all failures: SELECT * FROM (SELECT t.system_key, count(*) AS duplicates" in out
