@@ -10,20 +10,13 @@ from typing import Any
 
 import psycopg
 
-from ._errors import CheckError
+from ._catalog import primary_key, require_relation, table_sql
 from ._readonly_sql import referenced_columns
-from ._sqlnames import ident, literal, qualified, split_qualified, split_relationship
+from ._sqlnames import ident, literal, split_relationship
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
 
 ROW_KINDS = ("not_null", "accepted_values", "relationship", "expression")
-KINDS = (*ROW_KINDS, "unique", "sql", "row_count", "not_empty")
-
-
-def table_sql(name: str) -> str:
-    parts = split_qualified(name)
-    assert parts is not None, name  # validated when the file was read
-    return qualified(*parts)
 
 
 def _source(spec: CheckSpec) -> str:
@@ -37,12 +30,17 @@ def _where(spec: CheckSpec) -> str:
 
 
 def label(spec: CheckSpec) -> str:
-    base = spec.get("table") or "the query"
+    base = spec.get("table") or spec.get("row_count") or "the query"
     return f"{base} where {spec.get('where')}" if spec.get("where") else base
 
 
 def _columns(names: list[str]) -> str:
     return ", ".join(f"t.{ident(c)}" for c in names)
+
+
+def _relationship(spec: CheckSpec) -> tuple[list[str], str, list[str]]:
+    """(child columns, parent table, parent columns) of a relationship check."""
+    return split_relationship(spec.get("relationship")) or ([], "", [])
 
 
 def failing_condition(spec: CheckSpec) -> str:
@@ -54,7 +52,7 @@ def failing_condition(spec: CheckSpec) -> str:
         values = ", ".join(literal(v) for v in spec.get("accepted_values"))
         return f"{column} IS NOT NULL AND {column} NOT IN ({values})"
     if spec.kind == "relationship":
-        children, parent, parent_columns = split_relationship(spec.get("relationship")) or ([], "", [])
+        children, parent, parent_columns = _relationship(spec)
         present = " AND ".join(f"t.{ident(c)} IS NOT NULL" for c in children)
         joins = " AND ".join(
             f"p.{ident(pc)} = t.{ident(cc)}" for pc, cc in zip(parent_columns, children, strict=False)
@@ -103,19 +101,6 @@ def queries_to_validate(spec: CheckSpec) -> list[tuple[str, str]]:
     return pieces
 
 
-def primary_key(conn: psycopg.Connection[Any], table: str) -> list[str]:
-    row = conn.execute("SELECT to_regclass(%s)::oid", (table_sql(table),)).fetchone()
-    if row is None or row[0] is None:
-        raise CheckError(f"table {table} does not exist in the restored database")
-    rows = conn.execute(
-        "SELECT a.attname FROM pg_index i "
-        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
-        "WHERE i.indrelid = %s AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
-        (row[0],),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def _count(conn: psycopg.Connection[Any], sql: str) -> int:
     row = conn.execute(sql.encode()).fetchone()
     return int(row[0]) if row else 0
@@ -134,7 +119,8 @@ def run(spec: CheckSpec, conn: psycopg.Connection[Any], sample: int) -> CheckRes
         return _not_empty(spec, conn)
     if spec.kind == "sql":
         return _sql(spec, conn, sample)
-    keys = spec.get("key") or (primary_key(conn, spec.get("table")) if spec.get("table") else [])
+    table = spec.get("table")
+    keys = spec.get("key") or (primary_key(conn, require_relation(conn, table)) if table else [])
     tested = _count(conn, f"SELECT count(*) FROM {_source(spec)} WHERE {_where(spec)}")
     if spec.kind == "unique":
         return _unique(spec, conn, keys, tested, sample)
@@ -152,7 +138,7 @@ def run(spec: CheckSpec, conn: psycopg.Connection[Any], sample: int) -> CheckRes
         sample=rows,
         sample_key=keys,
         failures_sql=listing,
-        table=spec.get("table") or "",
+        table=table or "",
     )
     if not failures:
         result.summary = f"all {tested} rows of {label(spec)} pass"
@@ -165,7 +151,7 @@ def _shown_columns(spec: CheckSpec) -> list[str]:
     if spec.kind == "accepted_values":
         return [spec.get("column")]
     if spec.kind == "relationship":
-        return (split_relationship(spec.get("relationship")) or ([], "", []))[0]
+        return _relationship(spec)[0]
     return referenced_columns(spec.get("expression"))
 
 
@@ -175,7 +161,7 @@ def _row_headline(spec: CheckSpec, conn: psycopg.Connection[Any], failures: int,
     if spec.kind == "not_null":
         return f"{rows} {'has' if one else 'have'} NULL in {', '.join(spec.get('not_null'))}"
     if spec.kind == "relationship":
-        children, parent, parent_columns = split_relationship(spec.get("relationship")) or ([], "", [])
+        children, parent, parent_columns = _relationship(spec)
         return (
             f"{rows} {'points' if one else 'point'} at no row of {parent}({', '.join(parent_columns)}) "
             f"by {', '.join(children)}"
@@ -197,7 +183,7 @@ def _unique(
     spec: CheckSpec, conn: psycopg.Connection[Any], keys: list[str], tested: int, sample: int
 ) -> CheckResult:
     groups = _unique_groups(spec, keys)
-    order = _columns(spec.get("unique")).replace("t.", "")
+    order = ", ".join(ident(c) for c in spec.get("unique"))
     listing = f"SELECT * FROM ({groups}) g ORDER BY {order}"
     failures = _count(conn, f"SELECT count(*) FROM ({groups}) g")
     duplicated = _count(conn, f"SELECT coalesce(sum(duplicates), 0) FROM ({groups}) g")
@@ -235,7 +221,7 @@ def _sql(spec: CheckSpec, conn: psycopg.Connection[Any], sample: int) -> CheckRe
 def _row_count(spec: CheckSpec, conn: psycopg.Connection[Any]) -> CheckResult:
     table = spec.get("row_count")
     count = _count(conn, f"SELECT count(*) FROM {table_sql(table)} t WHERE {_where(spec)}")
-    name = f"{table} where {spec.get('where')}" if spec.get("where") else table
+    name = label(spec)
     wants = []
     if spec.get("exactly") is not None and count != spec.get("exactly"):
         wants.append(f"exactly {spec.get('exactly')}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from ._data_checks import table_sql
+from ._catalog import relation_oid, require_relation, table_sql
 from ._errors import CheckError
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
@@ -101,9 +101,7 @@ class Applied:
 
 
 def history(conn: Conn, table: str) -> list[Applied]:
-    row = conn.execute("SELECT to_regclass(%s)", (table_sql(table),)).fetchone()
-    if row is None or row[0] is None:
-        raise CheckError(f"Flyway history table {table} does not exist in the restored database")
+    require_relation(conn, table, what="Flyway history table")
     rows = conn.execute(
         "SELECT installed_rank, version, description, type, script, checksum, success "
         f"FROM {table_sql(table)} ORDER BY installed_rank"
@@ -139,8 +137,8 @@ def run(spec: CheckSpec, conn: Conn, table: str, migrations: Path | None) -> Che
 
 
 def _history(conn: Conn, table: str) -> CheckResult:
-    row = conn.execute("SELECT to_regclass(%s)::oid", (table_sql(table),)).fetchone()
-    if row is None or row[0] is None:
+    oid = relation_oid(conn, table)
+    if oid is None:
         return CheckResult(
             f"Flyway history table {table} does not exist", 1, 1, details=[f"Missing tables: {table}"]
         )
@@ -148,7 +146,7 @@ def _history(conn: Conn, table: str) -> CheckResult:
         r[0]
         for r in conn.execute(
             "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped",
-            (row[0],),
+            (oid,),
         ).fetchall()
     ]
     missing = [c for c in COLUMNS if c not in have]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from . import _sqlnormal
-from ._data_checks import table_sql
-from ._errors import CheckError
+from ._catalog import TABLE_KINDS, column_names, primary_key, relation_oid, require_relation
 from ._sqlnames import split_qualified, split_reference
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
@@ -23,28 +23,20 @@ KINDS = (
     "triggers",
     "functions",
 )
-_TABLE_KINDS = "('r', 'p', 'f')"
 _ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 Conn = psycopg.Connection[Any]
 
 
 def _oid(conn: Conn, name: str) -> int | None:
-    row = conn.execute(
-        f"SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND c.relkind IN {_TABLE_KINDS}",
-        (table_sql(name),),
-    ).fetchone()
-    return int(row[0]) if row else None
+    return relation_oid(conn, name, tables_only=True)
 
 
 def _table_oid(conn: Conn, name: str) -> int:
-    oid = _oid(conn, name)
-    if oid is None:
-        raise CheckError(f"table {name} does not exist in the restored database")
-    return oid
+    return require_relation(conn, name, tables_only=True)
 
 
-def _result(spec: CheckSpec, subject: str, details: list[str], tested: int, passed: str) -> CheckResult:
+def _result(subject: str, details: list[str], tested: int, passed: str) -> CheckResult:
     if not details:
         return CheckResult(passed, 0, tested, table=subject)
     headline = details[0] if len(details) == 1 else f"{subject}: {len(details)} differences: {details[0]}"
@@ -78,7 +70,7 @@ def _tables(spec: CheckSpec, conn: Conn) -> CheckResult:
         present = conn.execute(
             "SELECT c.oid, n.nspname || '.' || c.relname "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            f"WHERE n.nspname = ANY (%s) AND c.relkind IN {_TABLE_KINDS} AND NOT c.relispartition ORDER BY 2",
+            f"WHERE n.nspname = ANY (%s) AND c.relkind IN {TABLE_KINDS} AND NOT c.relispartition ORDER BY 2",
             (schemas,),
         ).fetchall()
         extra = [name for oid, name in present if oid not in set(oids.values())]
@@ -87,7 +79,7 @@ def _tables(spec: CheckSpec, conn: Conn) -> CheckResult:
     unwanted = [n for n in spec.get("absent") or [] if _oid(conn, n) is not None]
     if unwanted:
         details.append("Tables that should not exist: " + ", ".join(unwanted))
-    return _result(spec, "tables", details, len(wanted), f"all {len(wanted)} tables exist")
+    return _result("tables", details, len(wanted), f"all {len(wanted)} tables exist")
 
 
 def _schema_of(conn: Conn, name: str) -> str:
@@ -124,7 +116,7 @@ def _columns(spec: CheckSpec, conn: Conn) -> CheckResult:
     for name, want in wanted.items():
         if name in have:
             details.extend(_column_differences(table, name, want, have[name]))
-    return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} columns as described")
+    return _result(table, details, len(wanted), f"{table}: all {len(wanted)} columns as described")
 
 
 def _column_differences(table: str, name: str, want: dict[str, Any], have: tuple[Any, ...]) -> list[str]:
@@ -150,24 +142,10 @@ def _column_differences(table: str, name: str, want: dict[str, Any], have: tuple
     return out
 
 
-def _column_names(conn: Conn, oid: int, attnums: list[int]) -> list[str]:
-    names = dict(
-        conn.execute(
-            "SELECT attnum, attname FROM pg_attribute WHERE attrelid = %s AND attnum = ANY (%s)",
-            (oid, attnums),
-        ).fetchall()
-    )
-    return [names[n] for n in attnums]
-
-
 def _primary_key(spec: CheckSpec, conn: Conn) -> CheckResult:
     table = spec.get("table")
-    oid = _table_oid(conn, table)
-    row = conn.execute(
-        "SELECT conkey::int[] FROM pg_constraint WHERE conrelid = %s AND contype = 'p'", (oid,)
-    ).fetchone()
     want = list(spec.get("primary_key"))
-    have = _column_names(conn, oid, list(row[0])) if row else []
+    have = primary_key(conn, _table_oid(conn, table))
     if have == want:
         return CheckResult(f"{table} has primary key ({', '.join(want)})", 0, 1, table=table)
     have_text = f"({', '.join(have)})" if have else "none"
@@ -192,7 +170,7 @@ def _foreign_keys(spec: CheckSpec, conn: Conn) -> CheckResult:
         (oid,),
     ).fetchall()
     found = [
-        (name, _column_names(conn, oid, list(keys)), ref, _column_names(conn, ref, list(refkeys)), dele, upd)
+        (name, column_names(conn, oid, list(keys)), ref, column_names(conn, ref, list(refkeys)), dele, upd)
         for name, keys, ref, refkeys, dele, upd in have
     ]
     details = []
@@ -225,29 +203,38 @@ def _foreign_keys(spec: CheckSpec, conn: Conn) -> CheckResult:
                 details.append(
                     f"{table} foreign key {match[0][0]} {key}: have {have_action}, want {want[key]}"
                 )
-    return _result(spec, table, details, len(spec.get("foreign_keys")), f"{table}: foreign keys as described")
+    return _result(table, details, len(spec.get("foreign_keys")), f"{table}: foreign keys as described")
+
+
+def _named(
+    spec: CheckSpec,
+    conn: Conn,
+    what: str,
+    query: str,
+    differences: Callable[[int, str, dict[str, Any], tuple[Any, ...]], list[str]],
+) -> CheckResult:
+    """Indexes, check constraints, triggers: named objects of one table, each compared with its entry.
+
+    `query` lists the table's objects, name first; `differences` says what differs for one of them.
+    """
+    table = spec.get("table")
+    oid = _table_oid(conn, table)
+    have = {r[0]: r for r in conn.execute(query.encode(), (oid,)).fetchall()}
+    wanted = dict(spec.get(spec.kind))
+    details = []
+    missing = [n for n in wanted if n not in have]
+    if missing:
+        details.append(f"Missing {what} on {table}: " + ", ".join(missing))
+    for name, want in wanted.items():
+        if name in have:
+            details.extend(differences(oid, name, want, have[name]))
+    return _result(table, details, len(wanted), f"{table}: all {len(wanted)} {what} as described")
 
 
 def _indexes(spec: CheckSpec, conn: Conn) -> CheckResult:
-    table = spec.get("table")
-    oid = _table_oid(conn, table)
-    rows = conn.execute(
-        "SELECT c.relname, i.indisunique, i.indisprimary, am.amname, pg_get_expr(i.indpred, i.indrelid), "
-        "i.indexrelid, i.indnkeyatts, i.indoption::int2[] "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
-        "WHERE i.indrelid = %s",
-        (oid,),
-    ).fetchall()
-    have = {r[0]: r for r in rows}
-    details = []
-    wanted = dict(spec.get("indexes"))
-    missing = [n for n in wanted if n not in have]
-    if missing:
-        details.append(f"Missing indexes on {table}: " + ", ".join(missing))
-    for name, want in wanted.items():
-        if name not in have:
-            continue
-        _, unique, primary, method, predicate, index_oid, nkeys, options = have[name]
+    def differences(oid: int, name: str, want: dict[str, Any], have: tuple[Any, ...]) -> list[str]:
+        _, unique, primary, method, predicate, index_oid, nkeys, options = have
+        out = []
         if "columns" in want:
             columns = []
             for k in range(1, nkeys + 1):
@@ -257,52 +244,52 @@ def _indexes(spec: CheckSpec, conn: Conn) -> CheckResult:
             want_columns = [" ".join(c.lower().split()) for c in want["columns"]]
             want_columns = [c[:-4] if c.endswith(" asc") else c for c in want_columns]
             if [c.lower() for c in columns] != want_columns:
-                details.append(
+                out.append(
                     f"index {name} columns: have ({', '.join(columns)}), want ({', '.join(want['columns'])})"
                 )
         for key, value in (("unique", unique), ("primary", primary)):
             if key in want and want[key] != value:
-                details.append(
-                    f"index {name} {key}: have {str(value).lower()}, want {str(want[key]).lower()}"
-                )
+                out.append(f"index {name} {key}: have {str(value).lower()}, want {str(want[key]).lower()}")
         if "method" in want and want["method"].lower() != method:
-            details.append(f"index {name} method: have {method}, want {want['method']}")
+            out.append(f"index {name} method: have {method}, want {want['method']}")
         if "where" in want and (
             predicate is None or _sqlnormal.expression(want["where"]) != _sqlnormal.expression(predicate)
         ):
-            details.append(
-                f"index {name} where: have {predicate or 'none (not partial)'}, want {want['where']}"
-            )
-    return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} indexes as described")
+            out.append(f"index {name} where: have {predicate or 'none (not partial)'}, want {want['where']}")
+        return out
+
+    return _named(
+        spec,
+        conn,
+        "indexes",
+        "SELECT c.relname, i.indisunique, i.indisprimary, am.amname, pg_get_expr(i.indpred, i.indrelid), "
+        "i.indexrelid, i.indnkeyatts, i.indoption::int2[] "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+        "WHERE i.indrelid = %s",
+        differences,
+    )
 
 
 def _check_constraints(spec: CheckSpec, conn: Conn) -> CheckResult:
-    table = spec.get("table")
-    oid = _table_oid(conn, table)
-    rows = conn.execute(
-        "SELECT conname, pg_get_constraintdef(oid, true), conkey::int[] FROM pg_constraint "
-        "WHERE conrelid = %s AND contype = 'c'",
-        (oid,),
-    ).fetchall()
-    have = {r[0]: r for r in rows}
-    wanted = dict(spec.get("check_constraints"))
-    details = []
-    missing = [n for n in wanted if n not in have]
-    if missing:
-        details.append(f"Missing check constraints on {table}: " + ", ".join(missing))
-    for name, want in wanted.items():
-        if name not in have:
-            continue
-        definition = have[name][1]
+    def differences(oid: int, name: str, want: dict[str, Any], have: tuple[Any, ...]) -> list[str]:
+        _, definition, attnums = have
+        out = []
         body = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
         if "expression" in want and _sqlnormal.expression(want["expression"]) != _sqlnormal.expression(body):
-            details.append(f"check constraint {name}: have {definition}, want CHECK ({want['expression']})")
+            out.append(f"check constraint {name}: have {definition}, want CHECK ({want['expression']})")
         if "columns" in want:
-            columns = _column_names(conn, oid, list(have[name][2] or []))
+            columns = column_names(conn, oid, list(attnums or []))
             if sorted(columns) != sorted(want["columns"]):
-                details.append(f"check constraint {name} columns: have {columns}, want {want['columns']}")
-    return _result(
-        spec, table, details, len(wanted), f"{table}: all {len(wanted)} check constraints as described"
+                out.append(f"check constraint {name} columns: have {columns}, want {want['columns']}")
+        return out
+
+    return _named(
+        spec,
+        conn,
+        "check constraints",
+        "SELECT conname, pg_get_constraintdef(oid, true), conkey::int[] FROM pg_constraint "
+        "WHERE conrelid = %s AND contype = 'c'",
+        differences,
     )
 
 
@@ -311,38 +298,31 @@ _EVENTS = ((4, "insert"), (8, "delete"), (16, "update"), (32, "truncate"))
 
 
 def _triggers(spec: CheckSpec, conn: Conn) -> CheckResult:
-    table = spec.get("table")
-    oid = _table_oid(conn, table)
-    rows = conn.execute(
-        "SELECT t.tgname, p.proname, t.tgtype FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
-        "WHERE t.tgrelid = %s AND NOT t.tgisinternal",
-        (oid,),
-    ).fetchall()
-    have = {r[0]: r for r in rows}
-    wanted = dict(spec.get("triggers"))
-    details = []
-    missing = [n for n in wanted if n not in have]
-    if missing:
-        details.append(f"Missing triggers on {table}: " + ", ".join(missing))
-    for name, want in wanted.items():
-        if name not in have:
-            continue
-        _, function, tgtype = have[name]
+    def differences(oid: int, name: str, want: dict[str, Any], have: tuple[Any, ...]) -> list[str]:
+        _, function, tgtype = have
         timing = next((t for bit, t in _TIMING.items() if tgtype & bit), "after")
         events = [e for bit, e in _EVENTS if tgtype & bit]
         level = "row" if tgtype & 1 else "statement"
         want_function = (split_qualified(want.get("function", "")) or (None, ""))[1].removesuffix("()")
+        out = []
         if "function" in want and want_function != function:
-            details.append(f"trigger {name} function: have {function}, want {want['function']}")
+            out.append(f"trigger {name} function: have {function}, want {want['function']}")
         if "timing" in want and want["timing"].lower() != timing:
-            details.append(f"trigger {name} timing: have {timing}, want {want['timing']}")
+            out.append(f"trigger {name} timing: have {timing}, want {want['timing']}")
         if "events" in want and sorted(e.lower() for e in want["events"]) != sorted(events):
-            details.append(
-                f"trigger {name} events: have {', '.join(events)}, want {', '.join(want['events'])}"
-            )
+            out.append(f"trigger {name} events: have {', '.join(events)}, want {', '.join(want['events'])}")
         if "level" in want and want["level"].lower() != level:
-            details.append(f"trigger {name} level: have {level}, want {want['level']}")
-    return _result(spec, table, details, len(wanted), f"{table}: all {len(wanted)} triggers as described")
+            out.append(f"trigger {name} level: have {level}, want {want['level']}")
+        return out
+
+    return _named(
+        spec,
+        conn,
+        "triggers",
+        "SELECT t.tgname, p.proname, t.tgtype FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE t.tgrelid = %s AND NOT t.tgisinternal",
+        differences,
+    )
 
 
 def _functions(spec: CheckSpec, conn: Conn) -> CheckResult:
@@ -365,4 +345,4 @@ def _functions(spec: CheckSpec, conn: Conn) -> CheckResult:
             details.append(f"function {name} language: have {language}, want {want['language']}")
         if "returns" in want and _sqlnormal.type_name(want["returns"]) != _sqlnormal.type_name(returns):
             details.append(f"function {name} returns: have {returns}, want {want['returns']}")
-    return _result(spec, "functions", details, len(wanted), f"all {len(wanted)} functions exist")
+    return _result("functions", details, len(wanted), f"all {len(wanted)} functions exist")
