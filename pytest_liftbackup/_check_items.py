@@ -18,8 +18,8 @@ from ._checks import Scope, run_check, scope_for, validate
 from ._errors import CheckFailed, CheckWarning, LiftbackupError
 from ._items import SESSION_KEY
 from ._report import shown_path
-from ._run_report import PROPERTY
-from ._verdict import CheckResult, as_record, report_text, verdict
+from ._run_report import DUMP_PROPERTY, PROPERTY
+from ._verdict import CheckResult, as_record, verdict
 from ._vocabulary import CheckFileError, CheckSpec, parse_file
 
 if TYPE_CHECKING:
@@ -76,11 +76,12 @@ class CheckItem(pytest.Item):
         self.scope = scope
         self.dump = dump
         self.result: CheckResult | None = None
-        self.user_properties.append(("liftbackup_dump", dump.id))
+        self.user_properties.append((DUMP_PROPERTY, dump.id))
 
-    def _record(self, outcome: str, error: str = "") -> None:
+    def _record(self, outcome: str, error: str = "") -> dict[str, Any]:
         record = as_record(self.spec, self.result, outcome, error)
         self.user_properties.append((PROPERTY, json.dumps(record, default=str)))
+        return record
 
     def setup(self) -> None:
         state: LiftbackupSession = self.config.stash[SESSION_KEY]
@@ -92,7 +93,7 @@ class CheckItem(pytest.Item):
             pytest.fail(message, pytrace=False)
         try:
             conn = state.check_connection(self.dump.id)
-            self.result = run_check(conn, self.spec, self.scope, state.settings.migrations is not None)
+            self.result = run_check(conn, self.spec, self.scope)
         except LiftbackupError as exc:
             self._record("error", str(exc))
             pytest.fail(str(exc), pytrace=False)
@@ -100,14 +101,14 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         assert self.result is not None
         outcome = verdict(self.spec, self.result)
-        self._record(outcome)
+        record = self._record(outcome)
         if outcome == "skipped":
             pytest.skip(self.result.skipped or "")
         if outcome == "failed":
-            raise CheckFailed(report_text(self.spec, self.result, outcome))
+            raise CheckFailed(record["report"])
         if outcome == "warned":
             warnings.warn_explicit(
-                CheckWarning(report_text(self.spec, self.result, outcome)),
+                CheckWarning(record["report"]),
                 CheckWarning,
                 str(self.spec.path),
                 self.spec.line,

@@ -29,14 +29,22 @@ class Scope:
 
     schema: str | None
     flyway_table: str
-    migrations: Path | None
+    migrations_option: Path | None  # --liftbackup-migrations: wins over any folder a file names
+    file_migrations: Path | None  # the file's flyway.migrations
+
+    def migrations(self, spec: CheckSpec) -> Path | None:
+        """The option, else the check's own folder (relative to its file), else the file's folder."""
+        own = spec.get("flyway_migrations") if spec.kind == "flyway_migrations" else None
+        if self.migrations_option is None and isinstance(own, str):
+            return (spec.path.parent / own).resolve()
+        return self.migrations_option or self.file_migrations
 
 
 def scope_for(check_file: CheckFile, migrations_option: Path | None) -> Scope:
     table = check_file.flyway_table or (
         f"{ident(check_file.schema)}.flyway_schema_history" if check_file.schema else "flyway_schema_history"
     )
-    return Scope(check_file.schema, table, migrations_option or check_file.migrations)
+    return Scope(check_file.schema, table, migrations_option, check_file.migrations)
 
 
 def validate(spec: CheckSpec) -> None:
@@ -50,16 +58,7 @@ def validate(spec: CheckSpec) -> None:
             ) from None
 
 
-def _migrations(spec: CheckSpec, scope: Scope, option_given: bool) -> Path | None:
-    own = spec.get("flyway_migrations") if spec.kind == "flyway_migrations" else None
-    if isinstance(own, str) and not option_given:
-        return (spec.path.parent / own).resolve()
-    return scope.migrations
-
-
-def run_check(
-    conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope, migrations_option_given: bool = False
-) -> CheckResult:
+def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> CheckResult:
     timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
     sample = int(spec.get("sample", DEFAULT_SAMPLE))
     try:
@@ -73,7 +72,7 @@ def run_check(
                 return _schema_checks.run(spec, conn)
             if spec.kind in _flyway.KINDS:
                 table = spec.get("table") or scope.flyway_table
-                return _flyway.run(spec, conn, table, _migrations(spec, scope, migrations_option_given))
+                return _flyway.run(spec, conn, table, scope.migrations(spec))
             return _data_checks.run(spec, conn, sample)
     except CheckError as exc:
         raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None

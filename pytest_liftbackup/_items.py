@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._errors import LiftbackupError
-from ._run_report import PROPERTY, restore_record
+from ._run_report import DUMP_PROPERTY, PROPERTY, restore_record
 
 if TYPE_CHECKING:
     from ._dumpfile import DumpInfo
@@ -36,7 +36,7 @@ class RestoreItem(pytest.Item):
     def __init__(self, *, dump: DumpInfo, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dump = dump
-        self.user_properties.append(("liftbackup_dump", dump.id))
+        self.user_properties.append((DUMP_PROPERTY, dump.id))
 
     def runtest(self) -> None:
         outcome = self.config.stash[SESSION_KEY].outcome(self.dump.id)

@@ -19,7 +19,8 @@ import pytest
 from ._dumpfile import DumpInfo
 from ._restore import RestoreOutcome
 
-PROPERTY = "liftbackup"
+PROPERTY = "liftbackup"  # user_properties: the JSON record of a restore or a check
+DUMP_PROPERTY = "liftbackup_dump"  # user_properties: which dump an item tested
 SCHEMA_VERSION = 1
 
 
@@ -56,7 +57,7 @@ def records_of(report: pytest.TestReport) -> tuple[str | None, dict[str, Any] | 
     """(dump id, the last liftbackup record) carried by one test report."""
     dump_id, record = None, None
     for name, value in report.user_properties:
-        if name == "liftbackup_dump":
+        if name == DUMP_PROPERTY:
             dump_id = str(value)
         elif name == PROPERTY:
             record = json.loads(str(value))
@@ -140,25 +141,11 @@ class RunReport:
                 problems.append((f"`{dump['name']}::restore`", "failed", restore["error"]))
             for check in dump["checks"]:
                 if check["outcome"] in ("failed", "error", "warned"):
-                    problems.append((f"`{check['nodeid']}`", check["outcome"], _check_text(check)))
+                    text = check.get("error") or check.get("report", "")
+                    problems.append((f"`{check['nodeid']}`", check["outcome"], text))
         for nodeid, outcome, text in problems:
             lines += ["", f"### {outcome.upper()}: {nodeid}", "", "```text", text, "```"]
         return "\n".join(lines) + "\n"
-
-
-def _check_text(check: dict[str, Any]) -> str:
-    if check.get("error"):
-        return str(check["error"])
-    lines = [str(check.get("headline", ""))]
-    tested = f" of {check['tested']} tested" if check.get("tested") is not None else ""
-    lines.append(f"failing: {check.get('failures')}{tested} (max_failures {check.get('max_failures')})")
-    lines += check.get("details") or []
-    for row in check.get("sample") or []:
-        lines.append("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
-    if check.get("failures_sql"):
-        lines.append("all failures: " + check["failures_sql"])
-    lines.append(f"check: {check['file']}:{check['line']} ({check['kind']})")
-    return "\n".join(lines)
 
 
 def write(

@@ -118,6 +118,8 @@ def as_record(spec: CheckSpec, result: CheckResult | None, outcome: str, error: 
         )
         if result.skipped:
             record["skipped"] = result.skipped
+        if outcome in ("failed", "warned"):
+            record["report"] = report_text(spec, result, outcome)  # what the terminal and Markdown show
     if error:
         record["error"] = error
     return record

@@ -131,10 +131,6 @@ def _values(value: Any) -> list[Any]:
     return list(value)
 
 
-def _version_or_local(value: Any) -> str:
-    return _str(value)
-
-
 def _path_or_true(value: Any) -> str | bool:
     if value is True:
         return True
@@ -184,7 +180,7 @@ KINDS: dict[str, dict[str, Key]] = {
     "flyway_history": {"flyway_history": Key(_flag), **_FLYWAY},
     "flyway_no_failed": {"flyway_no_failed": Key(_flag), **_FLYWAY},
     "flyway_ranks_contiguous": {"flyway_ranks_contiguous": Key(_flag), **_FLYWAY},
-    "flyway_latest_version": {"flyway_latest_version": Key(_version_or_local), **_FLYWAY},
+    "flyway_latest_version": {"flyway_latest_version": Key(_str), **_FLYWAY},  # a version, or "local"
     "flyway_migrations": {"flyway_migrations": Key(_path_or_true), **_FLYWAY},
     "row_count": {
         "row_count": Key(_table),
