@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,17 @@ from tests.conftest import Scratch
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *[str(a) for a in args])
+
+
+def run_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """pytest with the plugin in `folder`, outside pytester: for session-scoped runs shared by many tests."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def output(result: pytest.RunResult) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Dumps
+from tests.helpers import run_in
 from tests.lift_simulator import build
 
 SYSTEM = "(SELECT id FROM lift_system WHERE system_key = '{}')"
@@ -256,26 +255,17 @@ def kinds_run(
     (checks / "kinds.yml").write_text(KINDS_YML)
     (checks / "guard.yml").write_text(GUARD_YML)
     shutil.copytree(build.MIGRATIONS, checks / "migrations")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-rA",
-            "-W",
-            "default",
-            f"--liftbackup={work}/good.sql",
-            f"--liftbackup={work}/broken.sql",
-            "--liftbackup-report=verdict.json",
-            "--liftbackup-markdown=summary.md",
-            "--junitxml=junit.xml",
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "GITHUB_STEP_SUMMARY": str(work / "step_summary.md")},
+    proc = run_in(
+        work,
+        "-rA",
+        "-W",
+        "default",
+        f"--liftbackup={work}/good.sql",
+        f"--liftbackup={work}/broken.sql",
+        "--liftbackup-report=verdict.json",
+        "--liftbackup-markdown=summary.md",
+        "--junitxml=junit.xml",
+        GITHUB_STEP_SUMMARY=str(work / "step_summary.md"),
     )
     verdict = json.loads((work / "verdict.json").read_text())
     return {"verdict": verdict, "out": proc.stdout + proc.stderr, "work": work, "returncode": proc.returncode}

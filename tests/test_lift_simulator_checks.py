@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Dumps
-from tests.helpers import run
+from tests.helpers import run, run_in
 from tests.lift_simulator import build
 
 REPO = Path(__file__).parent.parent
@@ -62,31 +62,14 @@ def verdict(lift_variants: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     """One run of the shipped checks over every variant, with the migrations folder: its JSON report."""
     work = tmp_path_factory.mktemp("lift_checks_run")
     report = work / "verdict.json"
-    pytester_like = pytest.MonkeyPatch()
-    try:
-        pytester_like.chdir(work)
-        import subprocess
-        import sys
-
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                f"--liftbackup={lift_variants}/*.sql",
-                f"--liftbackup-checks={SHIPPED}",
-                f"--liftbackup-migrations={build.MIGRATIONS}",
-                f"--liftbackup-report={report}",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=work,
-        )
-    finally:
-        pytester_like.undo()
+    proc = run_in(
+        work,
+        "-q",
+        f"--liftbackup={lift_variants}/*.sql",
+        f"--liftbackup-checks={SHIPPED}",
+        f"--liftbackup-migrations={build.MIGRATIONS}",
+        f"--liftbackup-report={report}",
+    )
     assert report.exists(), proc.stdout + proc.stderr
     data: dict[str, Any] = json.loads(report.read_text())
     data["_output"] = proc.stdout
