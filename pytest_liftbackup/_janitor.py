@@ -112,9 +112,6 @@ def create_database(host: Host, hint: str, *, restores_ownership: bool, owner: s
     admin = host.admin_conninfo()
     name = database_name(hint)
     _janitor(admin, name).init()
-    base = {k: v for k, v in admin.items() if k != "dbname"}
-    restore = {**base, "dbname": name}
-    read = {**base, "dbname": name, "options": READ_ONLY_OPTIONS}
     if restores_ownership:
         with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
             conn.execute(
@@ -122,6 +119,16 @@ def create_database(host: Host, hint: str, *, restores_ownership: bool, owner: s
                     sql.Identifier(name), sql.Identifier(owner or RESTORER)
                 )
             )
+    return database_on(host, name, restores_ownership=restores_ownership)
+
+
+def database_on(host: Host, name: str, *, restores_ownership: bool) -> Database:
+    """How to reach database `name` on `host`: as the restorer and as the reader on our own server."""
+    admin = host.admin_conninfo()
+    base = {k: v for k, v in admin.items() if k != "dbname"}
+    restore = {**base, "dbname": name}
+    read = {**base, "dbname": name, "options": READ_ONLY_OPTIONS}
+    if restores_ownership:
         password = admin.get("password")
         restore = {**restore, "user": RESTORER}
         read = {**read, "user": READER}
@@ -145,6 +152,8 @@ class RoleKeeper:
         self._admin = admin_conninfo
         self.created: list[str] = []
         with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (RESTORER,)).fetchone():
+                return  # a reused cluster: made by an earlier run
             secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(sql.Identifier(RESTORER), secret))
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN{}").format(sql.Identifier(READER), secret))

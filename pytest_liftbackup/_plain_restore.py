@@ -2,28 +2,37 @@
 
 It reads the dump twice. The first pass (`scan`) runs nothing: it hashes the file, refuses
 any psql meta-command other than pg_dump's own before a single statement runs, notes the roles
-named, and proves the file complete (pg_dump's trailer, every COPY block closed). The second
-pass (`execute`) runs it, with psql's semantics (autocommit, stop at the first error).
+named, proves the file complete (pg_dump's trailer, every COPY block closed) and notes where each
+block of COPY rows lies (a compressed dump is decompressed once, into a spool file, for that).
+The second pass (`execute`) runs it with psql's semantics (autocommit, stop at the first error),
+over `jobs` connections: COPY blocks, indexes and constraints run side by side when they touch
+different tables (`_restore_tasks`, `_restore_pool`); the rows are never read by this pass.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
 from ._extensions import superuser_statement
 from ._janitor import conninfo_from
+from ._restore_pool import TaskFailed, TaskPool, copy_span
+from ._restore_tasks import setting_key, task_for
 from ._roles import RoleTally, sets_ownership_or_privileges
 from ._sqlscript import UNDERSTOOD_META, CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
 
-_COPY_BATCH = 1 << 18
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
 _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
 
@@ -32,6 +41,32 @@ _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
 class ScanResult:
     sha256: str
     roles: RoleTally
+    text: Path  # the SQL text: the dump itself, or its decompressed spool
+    copies: dict[int, CopyBlock] = field(default_factory=dict)  # by the offset where the rows start
+
+    def discard(self) -> None:
+        """Remove the decompressed spool of a compressed dump (the dump itself is never touched)."""
+        if self.spooled:
+            self.text.unlink(missing_ok=True)
+
+    @property
+    def spooled(self) -> bool:
+        return self.text.name.startswith(_SPOOL_PREFIX)
+
+
+_SPOOL_PREFIX = "liftbackup-spool-"
+
+
+class _Tee:
+    """A readline() source that also writes what it reads to `out` (the decompressed spool)."""
+
+    def __init__(self, stream: IO[bytes], out: IO[bytes]) -> None:
+        self._stream, self._out = stream, out
+
+    def readline(self) -> bytes:
+        line = self._stream.readline()
+        self._out.write(line)
+        return line
 
 
 @dataclass
@@ -47,15 +82,39 @@ def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
     return RestoreError(f"{info.path}: {what} ({exc}); the backup is damaged, take a new one")
 
 
-def scan(info: DumpInfo) -> ScanResult:
-    """Check the whole file without running anything; raises RestoreError naming file and line."""
+def scan(info: DumpInfo, spool_dir: Path | None = None) -> ScanResult:
+    """Check the whole file without running anything; raises RestoreError naming file and line.
+
+    A compressed dump is decompressed into a spool file in `spool_dir` (removed by `discard()`, or
+    here when the scan fails), so that the restore can read COPY rows by offset.
+    """
+    spool: IO[bytes] | None = None
+    name = ""
+    if info.extras.get("outer", "none") != "none":
+        fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, suffix=".sql", dir=spool_dir)
+        spool = os.fdopen(fd, "wb", buffering=1 << 20)
+    try:
+        result = _scan(info, spool)
+    except BaseException:
+        if spool is not None:
+            spool.close()
+            os.unlink(name)
+        raise
+    if spool is not None:
+        spool.close()
+        result.text = Path(name)
+    return result
+
+
+def _scan(info: DumpInfo, spool: IO[bytes] | None) -> ScanResult:
     digest = hashlib.sha256()
     roles = RoleTally()
     connected: str | None = None
     restrict_key: str | None = None
+    copies: list[CopyBlock] = []
     try:
         with open_plain(info, digest) as stream:
-            script = SqlScript(stream)
+            script = SqlScript(_Tee(stream, spool) if spool is not None else stream)  # type: ignore[arg-type]
             for event in script:
                 if isinstance(event, MetaCommand):
                     if event.name not in UNDERSTOOD_META:
@@ -82,6 +141,8 @@ def scan(info: DumpInfo) -> ScanResult:
                             )
                         connected = target
                     continue
+                if isinstance(event, CopyBlock):
+                    copies.append(event)
                 statement = event.statement if isinstance(event, CopyBlock) else event
                 roles.add(statement)
             if not script.complete:
@@ -104,7 +165,9 @@ def scan(info: DumpInfo) -> ScanResult:
         if type(exc).__module__.split(".")[0] in ("zstandard", "lz4", "_lz4"):
             raise _read_errors(info, exc) from None
         raise
-    return ScanResult(digest.hexdigest(), roles)
+    for block in copies:
+        block.data = iter(())
+    return ScanResult(digest.hexdigest(), roles, info.path, {block.start: block for block in copies})
 
 
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
@@ -118,57 +181,73 @@ def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
 
 def execute(
     info: DumpInfo,
+    scanned: ScanResult,
     conninfo: dict[str, str],
     *,
     restores_ownership: bool,
     superuser: dict[str, str] | None = None,
+    jobs: int = 1,
 ) -> PlainStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
 
     With `superuser` (our own server only), extensions are created as `_extensions` describes.
+    With `jobs` > 1, tasks run on that many extra connections while barriers run here.
     """
     stats = PlainStats()
+    notice: Callable[[Any], None] = lambda diag: _warning(stats, diag)  # noqa: E731
+    target = conninfo_from(conninfo)
     admin = psycopg.connect(conninfo_from(superuser), autocommit=True) if superuser else None
+    pool = TaskPool(target, jobs, scanned.text, notice) if jobs > 1 else None
+    settings: dict[str, bytes] = {}  # in force at this point of the dump, replayed by the workers
     try:
-        with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
-            conn.add_notice_handler(lambda diag: _warning(stats, diag))
-            cur = conn.cursor()
-            with open_plain(info) as stream:
-                for event in SqlScript(stream):
-                    if isinstance(event, MetaCommand):
-                        continue  # only pg_dump's own are left after scan(); none changes what runs
-                    statement = event.statement if isinstance(event, CopyBlock) else event
-                    reason = _skip_reason(statement, restores_ownership)
-                    if reason:
-                        stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
-                        continue
-                    elevated = superuser_statement(statement) if admin is not None else None
-                    try:
-                        if isinstance(event, CopyBlock):
-                            _copy(cur, event)
-                        elif elevated is not None and admin is not None:
-                            admin.execute(elevated)
-                            stats.superuser_statements += 1
-                        else:
-                            cur.execute(statement.sql)
-                    except psycopg.Error as exc:
-                        raise _restore_error(info, statement, exc) from None
+        with (
+            psycopg.connect(target, autocommit=True) as conn,
+            open(scanned.text, "rb") as text,
+            open(scanned.text, "rb") as rows,
+        ):
+            conn.add_notice_handler(notice)
+            for event in SqlScript(text, scanned.copies):
+                if isinstance(event, MetaCommand):
+                    continue  # only pg_dump's own are left after scan(); none changes what runs
+                copy = event if isinstance(event, CopyBlock) else None
+                statement = event.statement if isinstance(event, CopyBlock) else event
+                reason = _skip_reason(statement, restores_ownership)
+                if reason:
+                    stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
+                    continue
+                elevated = superuser_statement(statement) if admin is not None else None
+                idle = conn.info.transaction_status == TransactionStatus.IDLE
+                task = task_for(statement, copy) if pool and elevated is None and idle else None
+                if task is not None and pool is not None:
+                    task.settings = tuple(settings.values())
+                    pool.submit(task)
+                    continue
+                key = setting_key(statement)
+                if pool is not None and key is None:
+                    pool.barrier()
+                try:
+                    if copy is not None:
+                        copy_span(conn, statement.sql, rows, copy.start, copy.end)
+                    elif elevated is not None and admin is not None:
+                        admin.execute(elevated)
+                        stats.superuser_statements += 1
+                    else:
+                        conn.execute(statement.sql)
+                except psycopg.Error as exc:
+                    raise _restore_error(info, statement, exc) from None
+                if key is not None:
+                    settings.pop(key, None)
+                    settings[key] = statement.sql
+            if pool is not None:
+                pool.barrier()
+    except TaskFailed as failed:
+        raise _restore_error(info, failed.statement, failed.error) from None
     finally:
+        if pool is not None:
+            pool.close()
         if admin is not None:
             admin.close()
     return stats
-
-
-def _copy(cur: psycopg.Cursor[Any], block: CopyBlock) -> None:
-    batch = bytearray()
-    with cur.copy(block.statement.sql) as copy:
-        for row in block.data:
-            batch += row
-            if len(batch) >= _COPY_BATCH:
-                copy.write(batch)
-                batch = bytearray()
-        if batch:
-            copy.write(batch)
 
 
 def _warning(stats: PlainStats, diag: psycopg.errors.Diagnostic) -> None:

@@ -32,6 +32,35 @@ class RestoreOutcome:
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     elevated: int = 0  # extension statements re-composed and run by the superuser
+    reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
+
+    def facts(self) -> dict[str, Any]:
+        """What a later run needs to stand in for this restore when it reuses the database."""
+        assert self.database is not None
+        return {
+            "database": self.database.name,
+            "engine": self.engine,
+            "seconds": self.seconds,
+            "tables": self.tables,
+            "roles_created": self.roles_created,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "elevated": self.elevated,
+            "sha256": self.info.sha256,
+            "dump": str(self.info.path),
+            "stored": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+
+    def stand_in(self, facts: dict[str, Any], database: Database) -> None:
+        """Take the facts of the kept restore instead of restoring again."""
+        self.database, self.reused = database, True
+        when = f"{facts['stored']} in {facts['seconds']:.1f} s"
+        self.engine = f"reused: restored by {facts['engine']} on {when}"
+        self.tables = dict(facts["tables"])
+        self.roles_created = list(facts["roles_created"])
+        self.skipped = dict(facts["skipped"])
+        self.warnings = list(facts["warnings"])
+        self.elevated = int(facts["elevated"])
 
     @property
     def ok(self) -> bool:
@@ -85,7 +114,7 @@ def restore(
     try:
         if info.is_plain:
             outcome.engine = "native (psycopg)"
-            scanned = _plain_restore.scan(info)
+            scanned = _plain_restore.scan(info, workdir)
             info.sha256 = scanned.sha256
             roles = scanned.roles
         else:
@@ -104,12 +133,17 @@ def restore(
         outcome.database = database
         superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" else None
         if info.is_plain:
-            stats = _plain_restore.execute(
-                info,
-                database.restore_conninfo,
-                restores_ownership=database.restores_ownership,
-                superuser=superuser,
-            )
+            try:
+                stats = _plain_restore.execute(
+                    info,
+                    scanned,
+                    database.restore_conninfo,
+                    restores_ownership=database.restores_ownership,
+                    superuser=superuser,
+                    jobs=jobs,
+                )
+            finally:
+                scanned.discard()
             outcome.skipped = stats.skipped
             outcome.elevated = stats.superuser_statements
             outcome.warnings = stats.warnings

@@ -22,11 +22,13 @@ from mirakuru.exceptions import ProcessFinishedWithError
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from ._binaries import PgBinaries
+from ._cluster_cache import ClusterCache, key
 from ._errors import LiftbackupError
 from ._janitor import SUPERUSER, Database, RoleKeeper, conninfo_from, create_database, drop_database
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user, temp_base
 
 WINDOWS = sys.platform == "win32"
+REUSE_KEEP = 3  # restored clusters kept for --liftbackup-reuse: each is as big as its database
 
 
 def restore_settings() -> dict[str, str]:
@@ -43,8 +45,13 @@ def restore_settings() -> dict[str, str]:
         "max_parallel_maintenance_workers": str(max(1, min(4, os.cpu_count() or 1))),
         "autovacuum": "off",
         "jit": "off",
-        "listen_addresses": "127.0.0.1" if WINDOWS else "",  # POSIX: Unix socket only
+        **stock_settings(),
     }
+
+
+def stock_settings() -> dict[str, str]:
+    """A server as initdb configures it (what ADR-0012's manual procedure restores into), for us only."""
+    return {"listen_addresses": "127.0.0.1" if WINDOWS else ""}  # POSIX: Unix socket only
 
 
 class _Executor(PostgreSQLExecutor):
@@ -121,21 +128,34 @@ class _Executor(PostgreSQLExecutor):
 
 
 class ThrowawayServer:
-    """A private PostgreSQL cluster in a temporary folder, started on demand and removed by `close()`."""
+    """A private PostgreSQL cluster in a temporary folder, started on demand and removed by `close()`.
+
+    With a `cache`, the cluster starts from a copy of an initialized one instead of running initdb;
+    with `reuse` (a key), from the kept cluster of an earlier restore when there is one (`reused`).
+    """
 
     kind = "throwaway"
 
-    def __init__(self, binaries: PgBinaries) -> None:
+    def __init__(
+        self,
+        binaries: PgBinaries,
+        settings: dict[str, str] | None = None,
+        cache: ClusterCache | None = None,
+        reuse: str | None = None,
+    ) -> None:
         self.os_user = server_user()
         self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=temp_base(self.os_user)))
         self._executor: _Executor | None = None
         self._secret = secrets.token_urlsafe(24) if WINDOWS else None
+        self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
+        self.reused = False
+        self.from_cache = False
         try:
             if self.os_user is not None:
                 os.chmod(self.workdir, 0o711)  # the server user may pass through, not list
             self.binaries = reachable_binaries(binaries, self.os_user, self.workdir)
-            self.settings = restore_settings()
-            self._start()
+            self.settings = settings if settings is not None else restore_settings()
+            self._start(reuse)
             self.roles = RoleKeeper(conninfo_from(self.admin_conninfo()), self._secret)
         except BaseException:
             self.close()
@@ -161,10 +181,33 @@ class ThrowawayServer:
                 f"{(done.stderr or done.stdout).strip()[-2000:]}"
             )
 
-    def _start(self) -> None:
-        data = make_private_dir(self.workdir / "data", self.os_user)
+    def _start(self, reuse: str | None) -> None:
+        data = self.workdir / "data"
         run = make_private_dir(self.workdir / "run", self.os_user)
-        initdb = [
+        cache = self._cache
+        template = key(self.binaries.version, self._initdb_args(data)[3:])
+        if cache is not None and reuse and cache.fetch("restored", reuse, data, self.os_user, take=True):
+            self.reused = True
+        elif cache is not None and cache.fetch("initialized", template, data, self.os_user):
+            self.from_cache = True
+        else:
+            self._initdb(data, run)
+            if cache is not None:
+                cache.store("initialized", template, data)
+        try:
+            self._run_server(data, run)
+        except LiftbackupError:
+            if not (self.reused or self.from_cache) or cache is None:
+                raise
+            # A damaged cache entry: forget it and start as if there were none.
+            cache.discard(*(("restored", reuse) if self.reused and reuse else ("initialized", template)))
+            self.reused = self.from_cache = False
+            shutil.rmtree(data, ignore_errors=True)
+            self._initdb(data, run)
+            self._run_server(data, run)
+
+    def _initdb_args(self, data: Path) -> list[str]:
+        args = [
             str(self.binaries.tool("initdb")),
             "-D",
             str(data),
@@ -176,7 +219,12 @@ class ThrowawayServer:
             "-N",
         ]
         if self.binaries.major >= 18:
-            initdb.append("--no-data-checksums")
+            args.append("--no-data-checksums")
+        return args
+
+    def _initdb(self, data: Path, run: Path) -> None:
+        make_private_dir(data, self.os_user)
+        initdb = self._initdb_args(data)
         if self._secret:
             pwfile = run / "pw"
             pwfile.write_text(self._secret)
@@ -184,6 +232,8 @@ class ThrowawayServer:
         else:
             initdb += ["-A", "trust"]
         self._run_tool(*initdb)
+
+    def _run_server(self, data: Path, run: Path) -> None:
         port = 5432
         if WINDOWS:
             import port_for
@@ -214,11 +264,19 @@ class ThrowawayServer:
     def drop_database(self, database: Database) -> None:
         drop_database(self.admin_conninfo(), database.name)
 
-    def close(self) -> None:
-        """Stop the server and remove every file it had; safe to call more than once."""
+    def close(self, keep_as: str | None = None, meta: dict[str, Any] | None = None) -> None:
+        """Stop the server and remove every file it had; safe to call more than once.
+
+        With `keep_as`, the stopped cluster is first moved into the cache, for `reuse=keep_as`.
+        """
+        stopped = False
         if self._executor is not None:
             try:
                 self._executor.stop()
+                stopped = True
             finally:
                 self._executor = None
+        if keep_as and stopped and self._cache is not None:
+            self._cache.store("restored", keep_as, self.workdir / "data", move=True, meta=meta)
+            self._cache.prune("restored", REUSE_KEEP)
         shutil.rmtree(self.workdir, ignore_errors=True)

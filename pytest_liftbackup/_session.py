@@ -15,9 +15,10 @@ from typing import Any
 import psycopg
 
 from . import _binaries
-from ._dumpfile import DumpInfo, inspect_dump, major_of
+from ._cluster_cache import ClusterCache, cache_root, key
+from ._dumpfile import DumpInfo, inspect_dump, major_of, sha256_of_path
 from ._errors import LiftbackupError
-from ._janitor import conninfo_from
+from ._janitor import conninfo_from, database_on
 from ._locate import locate
 from ._restore import RestoreOutcome, restore
 from ._run_report import RunReport
@@ -54,6 +55,9 @@ class LiftbackupSession:
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
         self._check_connections: dict[str, psycopg.Connection[Any]] = {}
+        root = cache_root(settings.cache_dir)
+        self.cache = ClusterCache(root) if root is not None else None
+        self._own_hosts: dict[str, tuple[Any, str]] = {}  # --liftbackup-reuse: dump id -> (server, key)
         self.run_report = RunReport(self.dumps, settings.report, settings.markdown, self.outcomes)
 
     def dump(self, dump_id: str) -> DumpInfo:
@@ -78,6 +82,14 @@ class LiftbackupSession:
         majors = [d.required_major for d in self.dumps if d.required_major and d.required_major <= best]
         return max(majors, default=None)
 
+    def _server_binaries(self) -> _binaries.PgBinaries:
+        return _binaries.choose(
+            self.candidates(),
+            self._server_major_needed(),
+            (*_binaries.SERVER_TOOLS, "pg_restore"),
+            "the throwaway server",
+        )
+
     def _start_host(self) -> Any:
         self._install_sigterm()
         if self.settings.dsn:
@@ -86,13 +98,30 @@ class LiftbackupSession:
             return ExistingServer(self.settings.dsn)
         from ._server import ThrowawayServer
 
-        binaries = _binaries.choose(
-            self.candidates(),
-            self._server_major_needed(),
-            (*_binaries.SERVER_TOOLS, "pg_restore"),
-            "the throwaway server",
-        )
-        return ThrowawayServer(binaries)
+        return ThrowawayServer(self._server_binaries(), cache=self.cache)
+
+    @property
+    def reusing(self) -> bool:
+        return self.settings.reuse and not self.settings.dsn and self.cache is not None
+
+    def _restore_reusing(self, outcome: RestoreOutcome, pg_restore: _binaries.PgBinaries | None) -> None:
+        """--liftbackup-reuse: each dump on a server of its own, whose cluster is kept for the next run."""
+        from . import __version__
+        from ._server import ThrowawayServer
+
+        self._install_sigterm()
+        info = outcome.info
+        binaries = self._server_binaries()
+        info.sha256 = sha256_of_path(info.path)
+        name = key(info.sha256, binaries.version, __version__)
+        host = ThrowawayServer(binaries, cache=self.cache, reuse=name)
+        self._own_hosts[info.id] = (host, name)
+        facts = self.cache.meta("restored", name) if host.reused and self.cache else None
+        if facts is not None:
+            outcome.stand_in(facts, database_on(host, facts["database"], restores_ownership=True))
+            return
+        assert self._workdir is not None
+        restore(outcome, lambda: host, pg_restore, self._workdir, jobs=self.settings.jobs)
 
     def outcome(self, dump_id: str) -> RestoreOutcome:
         """The restore of one dump, done on first request and remembered for the session."""
@@ -131,7 +160,11 @@ class LiftbackupSession:
                 _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             if self._workdir is None:
                 self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-"))
-            restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs=self.settings.jobs)
+            if self.reusing:
+                self._restore_reusing(outcome, pg_restore)
+            else:
+                jobs = self.settings.jobs
+                restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs=jobs)
         except LiftbackupError as exc:
             outcome.error = exc
 
@@ -169,6 +202,11 @@ class LiftbackupSession:
         for conn in self._check_connections.values():
             conn.close()
         self._check_connections.clear()
+        own, self._own_hosts = self._own_hosts, {}
+        for dump_id, (server, name) in own.items():
+            outcome = self.outcomes.get(dump_id)
+            kept = outcome is not None and outcome.ok
+            server.close(keep_as=name if kept else None, meta=outcome.facts() if kept and outcome else None)
         host, self._host = self._host, None
         try:
             if host is not None:

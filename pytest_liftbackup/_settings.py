@@ -31,7 +31,8 @@ JOBS = (
     "liftbackup_jobs",
     "LIFTBACKUP_JOBS",
     "liftbackup_jobs",
-    "parallel jobs for pg_restore of archives (default: the CPU count)",
+    "connections a restore uses side by side: COPY blocks, indexes and constraints of plain dumps, "
+    "pg_restore --jobs for archives (default: the CPU count; 1 restores statement by statement)",
 )
 CHECKS = (
     "liftbackup_checks",
@@ -58,8 +59,31 @@ MARKDOWN = (
     "liftbackup_markdown",
     "write a Markdown summary to this file (also written to $GITHUB_STEP_SUMMARY when set)",
 )
-ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN)
+REUSE = (
+    "liftbackup_reuse",
+    "LIFTBACKUP_REUSE",
+    "liftbackup_reuse",
+    "keep each restored cluster and, while the dump is unchanged (same sha256 and PostgreSQL version), "
+    "run the checks on it again instead of restoring",
+)
+CACHE_DIR = (
+    "liftbackup_cache_dir",
+    "LIFTBACKUP_CACHE_DIR",
+    "liftbackup_cache_dir",
+    "folder for the initialized cluster and reusable restores (default: the user cache folder; "
+    "'off' to keep nothing between runs)",
+)
+BENCHMARK = (
+    "liftbackup_benchmark",
+    "LIFTBACKUP_BENCHMARK",
+    "liftbackup_benchmark",
+    "measure each dump's restore with pytest-benchmark (rounds, --benchmark-save, "
+    "--benchmark-compare-fail work as usual)",
+)
+ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK)
 REPEATABLE = ("liftbackup", "liftbackup_checks")
+FLAGS = ("liftbackup_reuse", "liftbackup_benchmark")
+_TRUE = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,9 @@ class Settings:
     migrations: Path | None = None
     report: Path | None = None
     markdown: Path | None = None
+    reuse: bool = False
+    cache_dir: str | None = None  # None: the default place
+    benchmark: bool = False
 
     @property
     def active(self) -> bool:
@@ -120,6 +147,11 @@ def _existing(paths: list[Path], source: str, flag: str) -> list[Path]:
         if not path.exists():
             raise pytest.UsageError(f"{flag}: {path} does not exist (from {source})")
     return paths
+
+
+def _flag(config: pytest.Config, spec: tuple[str, str, str, str]) -> bool:
+    values: list[object] = list(_resolve(config, spec, multiple=False)[0])
+    return bool(values) and (values[0] is True or str(values[0]).strip().lower() in _TRUE)
 
 
 def _checks(config: pytest.Config) -> tuple[tuple[Path, ...], str]:
@@ -168,4 +200,7 @@ def resolve(config: pytest.Config) -> Settings:
         dsn_source=dsn_source,
         pg_bin=tuple(explicit),
         jobs=max(1, job_count),
+        reuse=_flag(config, REUSE),
+        cache_dir=next(iter(_resolve(config, CACHE_DIR, multiple=False)[0]), None),
+        benchmark=_flag(config, BENCHMARK),
     )

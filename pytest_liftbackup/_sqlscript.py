@@ -59,10 +59,17 @@ class Statement:
 
 @dataclass
 class CopyBlock:
-    """A `COPY ... FROM stdin;` statement; `data` yields its rows' bytes until the `\\.` line."""
+    """A `COPY ... FROM stdin;` statement; `data` yields its rows' bytes until the `\\.` line.
+
+    `start` and `end` are the byte offsets of the rows in the (decompressed) script: `end` is known
+    once the rows are read. A restore hands the span to another connection, which reads it itself.
+    """
 
     statement: Statement
-    data: Iterator[bytes] = field(repr=False)
+    start: int
+    end: int = -1
+    lines: int = 0
+    data: Iterator[bytes] = field(repr=False, default_factory=lambda: iter(()))
 
 
 @dataclass(frozen=True)
@@ -87,22 +94,28 @@ class SqlScript:
     """Events of one plain dump, read once from a binary stream.
 
     After iteration, `complete` says whether pg_dump's trailer was seen and `lines` how many
-    lines were read.
+    lines were read. With `known_copies` (start offset -> the block, from an earlier pass over the
+    same seekable text), COPY rows are not read at all: the stream seeks past them.
     """
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], known_copies: dict[int, CopyBlock] | None = None) -> None:
         self._stream = stream
+        self._known = known_copies or {}
         self.lines = 0
+        self.offset = 0
         self.complete = False
 
     def _readline(self) -> bytes:
         line = self._stream.readline()
         if line:
             self.lines += 1
+            self.offset += len(line)
         return line
 
-    def _copy_data(self, start_line: int) -> Iterator[bytes]:
+    def _copy_data(self, block: CopyBlock) -> Iterator[bytes]:
+        start_line = self.lines
         while True:
+            at = self.offset
             line = self._readline()
             if not line:
                 raise ScriptSyntaxError(
@@ -111,8 +124,17 @@ class SqlScript:
                     self.lines,
                 )
             if line.rstrip(b"\r\n") == b"\\.":
+                block.end, block.lines = at, self.lines - start_line - 1
                 return
             yield line
+
+    def _skip_copy_data(self, known: CopyBlock) -> None:
+        self._stream.seek(known.end)
+        self.offset = known.end
+        self.lines += known.lines
+        terminator = self._readline()
+        if terminator.rstrip(b"\r\n") != b"\\.":
+            raise ScriptSyntaxError("the file changed since it was scanned", self.lines)
 
     def __iter__(self) -> Iterator[Event]:
         buf = bytearray()
@@ -160,10 +182,16 @@ class SqlScript:
                         in_statement = False
                         if stmt.is_copy_from_stdin:
                             # The rest of this line is ignored by psql too for COPY FROM stdin.
-                            data = self._copy_data(self.lines)
-                            yield CopyBlock(stmt, data)
-                            for _ in data:  # skip rows the consumer did not read
-                                pass
+                            known = self._known.get(self.offset)
+                            if known is not None:
+                                yield CopyBlock(stmt, known.start, known.end, known.lines)
+                                self._skip_copy_data(known)
+                            else:
+                                block = CopyBlock(stmt, self.offset)
+                                block.data = self._copy_data(block)
+                                yield block
+                                for _ in block.data:  # skip rows the consumer did not read
+                                    pass
                             pos = n
                             break
                         yield stmt

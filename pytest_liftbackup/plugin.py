@@ -23,10 +23,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("liftbackup", "restore testing of PostgreSQL backups")
     for dest, env, ini, help_text in _settings.ALL:
         flag = "--" + dest.replace("_", "-")
-        kwargs: dict[str, Any] = {"action": "append"} if dest in _settings.REPEATABLE else {}
-        group.addoption(
-            flag, dest=dest, metavar="VALUE", help=f"{help_text} [env {env}, ini {ini}]", **kwargs
-        )
+        kwargs: dict[str, Any] = {"metavar": "VALUE"}
+        if dest in _settings.REPEATABLE:
+            kwargs["action"] = "append"
+        elif dest in _settings.FLAGS:
+            kwargs = {"action": "store_true", "default": None}
+        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}, ini {ini}]", **kwargs)
         if dest in _settings.REPEATABLE:
             parser.addini(ini, help=help_text, type="args")
         else:
