@@ -1,4 +1,4 @@
-"""Fixtures of the restore benchmarks: cached lift_simulator dumps, a stock and a tuned server, fresh databases.
+"""Restore benchmarks' fixtures: cached lift_simulator dumps, a stock and a tuned server, fresh databases.
 
     pytest benchmarks/                       # small and medium dumps
     pytest benchmarks/ --size=large          # the ~300 MB dump (opt-in)
@@ -10,10 +10,8 @@ finalizers, so nothing is left behind also with --benchmark-disable (which skips
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +19,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.lift_dumps import SIZES, LiftDumps, lift_dumps  # noqa: E402
-from pytest_liftbackup import _binaries  # noqa: E402
-from pytest_liftbackup._janitor import Database  # noqa: E402
-from pytest_liftbackup._server import ThrowawayServer, stock_settings  # noqa: E402
-
-LABELS = {
-    "a": "(a) psql -f, stock server",
-    "b": "(b) pg_restore -j, tuned server",
-    "c": "(c) liftbackup, plain dump",
-    "d": "(d) whole pytest run",
-}
+from benchmarks._results import LABELS, RESULTS
+from benchmarks.lift_dumps import SIZES, LiftDumps, lift_dumps
+from pytest_liftbackup import _binaries
+from pytest_liftbackup._janitor import Database
+from pytest_liftbackup._server import ThrowawayServer, stock_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,24 +39,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "size" in metafunc.fixturenames:
         sizes = metafunc.config.getoption("size") or ["small", "medium"]
         metafunc.parametrize("size", sizes, scope="session")
-
-
-@dataclass
-class Results:
-    """Medians per (size, benchmark), printed side by side with their ratios at the end."""
-
-    medians: dict[tuple[str, str], float] = field(default_factory=dict)
-    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    extra: list[str] = field(default_factory=list)
-
-
-RESULTS = Results()
-
-
-def record(benchmark: Any, size: str, letter: str) -> None:
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None and stats.stats.data:
-        RESULTS.medians[(size, letter)] = statistics.median(stats.stats.data)
 
 
 @pytest.fixture(scope="session")
@@ -120,19 +94,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("restore benchmarks: medians and ratios measured in this run")
-    write(f"{os.cpu_count()} CPUs; " + "; ".join(RESULTS.extra))
-    header = f"{'size':<7} {'dump':>9} " + " ".join(f"{LABELS[k]:>32}" for k in "abcd")
-    write(header + f" {'c/a':>6} {'c/b':>6} {'d/a':>6}")
+    write(f"{os.cpu_count()} CPUs, N = {os.cpu_count()}")
+    for letter, label in LABELS.items():
+        write(f"  ({letter}) {label}")
+    columns = "".join(f"{'(' + k + ')':>9}" for k in "abcd")
+    write(f"{'size':<7} {'dump':>9} {columns}    c/a   c/b   d/a")
     for size in dict.fromkeys(s for s, _ in RESULTS.medians):
-        facts = RESULTS.facts.get(size, {})
-        cells = []
-        for letter in "abcd":
-            value = RESULTS.medians.get((size, letter))
-            cells.append(f"{value:>30.2f} s" if value is not None else f"{'-':>32}")
+        medians = {k: RESULTS.medians.get((size, k)) for k in "abcd"}
+        cells = "".join(f"{v:>7.2f} s" if v is not None else f"{'-':>9}" for v in medians.values())
 
-        def ratio(x: str, y: str, size: str = size) -> str:
-            top, bottom = RESULTS.medians.get((size, x)), RESULTS.medians.get((size, y))
+        def ratio(top: float | None, bottom: float | None) -> str:
             return f"{top / bottom:>6.2f}" if top and bottom else f"{'-':>6}"
 
-        dump = f"{facts.get('dump_mb', 0):.1f} MB"
-        write(f"{size:<7} {dump:>9} " + " ".join(cells) + f" {ratio('c', 'a')} {ratio('c', 'b')} {ratio('d', 'a')}")
+        ratios = ratio(medians["c"], medians["a"]) + ratio(medians["c"], medians["b"])
+        ratios += ratio(medians["d"], medians["a"])
+        dump = f"{RESULTS.facts.get(size, {}).get('dump_mb', 0):.1f} MB"
+        write(f"{size:<7} {dump:>9} {cells} {ratios}")
+    for line in RESULTS.extra:
+        write(line)

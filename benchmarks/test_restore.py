@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from benchmarks.conftest import RESULTS, record
+from benchmarks._results import RESULTS, record
 from benchmarks.lift_dumps import LiftDumps
 from pytest_liftbackup import _binaries, _plain_restore
 from pytest_liftbackup._dumpfile import inspect_dump
@@ -38,10 +38,21 @@ def rounds(config: pytest.Config) -> int:
     return max(1, int(config.getoption(ROUNDS_OPTION)))
 
 
-def describe(benchmark: Any, size: str, dumps: LiftDumps, server: ThrowawayServer, database: Database) -> None:
+SHOWN_SETTINGS = (
+    "fsync",
+    "wal_level",
+    "max_wal_size",
+    "maintenance_work_mem",
+    "max_parallel_maintenance_workers",
+)
+
+
+def describe(
+    benchmark: Any, size: str, dumps: LiftDumps, server: ThrowawayServer, database: Database
+) -> None:
     settings_in_force = {}
     with psycopg.connect(conninfo_from(server.admin_conninfo(database.name))) as conn:
-        for name in ("fsync", "wal_level", "max_wal_size", "maintenance_work_mem", "max_parallel_maintenance_workers"):
+        for name in SHOWN_SETTINGS:
             row = conn.execute(f"SHOW {name}").fetchone()
             settings_in_force[name] = row[0] if row else "?"
     rows = sum(count_rows(database.restore_conninfo).values())
@@ -100,8 +111,14 @@ def test_b_pg_restore_jobs_into_tuned_server(
 
     def pg_restore(conninfo: dict[str, str]) -> None:
         subprocess.run(
-            [str(binaries.tool("pg_restore")), f"--jobs={JOBS}", "--exit-on-error", "-d", conninfo["dbname"],
-             str(dumps.custom)],
+            [
+                str(binaries.tool("pg_restore")),
+                f"--jobs={JOBS}",
+                "--exit-on-error",
+                "-d",
+                conninfo["dbname"],
+                str(dumps.custom),
+            ],
             env={**os.environ, **pg_env(conninfo)},
             check=True,
             capture_output=True,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.conftest import RESULTS
+from benchmarks._results import RESULTS
 from benchmarks.lift_dumps import LiftDumps
 from benchmarks.test_restore import rounds, run_pytest, whole_run_args
 from pytest_liftbackup import _binaries
@@ -45,7 +45,7 @@ def test_server_start(
 def test_rerun_with_reuse(
     benchmark: Any, size: str, request: pytest.FixtureRequest, tmp_path: Path, dumps: LiftDumps
 ) -> None:
-    """Second and later runs on an unchanged dump: sha256 of the dump, start the kept cluster, run the checks."""
+    """Later runs on an unchanged dump: sha256 of the dump, start the kept cluster, run the checks."""
     benchmark.group = "rerun with --liftbackup-reuse"
     env = {**os.environ, "LIFTBACKUP_CACHE_DIR": str(tmp_path / "cache")}
     args = [*whole_run_args(dumps.plain), "--liftbackup-reuse"]

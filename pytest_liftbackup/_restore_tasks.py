@@ -52,10 +52,7 @@ class Task:
 
 def _name(raw: bytes) -> str:
     """One spelling per object: quotes removed, unquoted parts folded to lower case as PostgreSQL does."""
-    parts = [
-        quoted.replace(b"\"\"", b"\"") if quoted else bare.lower()
-        for quoted, bare in _PART.findall(raw)
-    ]
+    parts = [quoted.replace(b'""', b'"') if quoted else bare.lower() for quoted, bare in _PART.findall(raw)]
     return "\0".join(part.decode("utf-8", "replace") for part in parts)
 
 
