@@ -136,6 +136,37 @@ class LiftbackupSession:
                     raise
             return self.outcomes[dump_id]
 
+    def restore_again(self, dump_id: str) -> RestoreOutcome:
+        """A new restore of the dump on the session's server, apart from the checks' one (benchmarks)."""
+        outcome = RestoreOutcome(self.dump(dump_id))
+        self._restore(outcome, reuse=False)
+        return outcome
+
+    def drop(self, outcome: RestoreOutcome) -> None:
+        if outcome.database is not None and self._host is not None:
+            self._host.drop_database(outcome.database)
+            outcome.database = None
+
+    def timing_facts(self, outcome: RestoreOutcome) -> dict[str, Any]:
+        """What a saved benchmark run keeps beside the time: sizes, rows, server and settings."""
+        import os
+
+        assert outcome.database is not None and self._host is not None
+        with psycopg.connect(conninfo_from(self._host.admin_conninfo())) as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", (outcome.database.name,)).fetchone()
+        return {
+            "dump_file": outcome.info.path.name,
+            "dump_mb": round(outcome.info.size / 1e6, 2),
+            "database_mb": round(int(row[0]) / 1e6, 2) if row else None,
+            "rows": outcome.rows,
+            "tables": len(outcome.tables),
+            "engine": outcome.engine,
+            "jobs": self.settings.jobs,
+            "postgresql": self._host.server_version,
+            "cpu_count": os.cpu_count(),
+            "settings": self.server_settings,
+        }
+
     def check_connection(self, dump_id: str) -> psycopg.Connection[Any]:
         """One read-only connection per restored dump, as the reader role, shared by its checks."""
         conn = self._check_connections.get(dump_id)
@@ -147,7 +178,7 @@ class LiftbackupSession:
             self._check_connections[dump_id] = conn
         return conn
 
-    def _restore(self, outcome: RestoreOutcome) -> None:
+    def _restore(self, outcome: RestoreOutcome, reuse: bool = True) -> None:
         info = outcome.info
         try:
             needed = info.required_major
@@ -160,7 +191,7 @@ class LiftbackupSession:
                 _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             if self._workdir is None:
                 self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-"))
-            if self.reusing:
+            if reuse and self.reusing:
                 self._restore_reusing(outcome, pg_restore)
             else:
                 jobs = self.settings.jobs

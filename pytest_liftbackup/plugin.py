@@ -47,6 +47,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except LiftbackupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(state.run_report, "liftbackup-run-report")
+    if settings.benchmark:
+        from ._restore_benchmark import RegressionGate
+
+        config.pluginmanager.register(RegressionGate(), "liftbackup-regression-gate")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -79,6 +83,10 @@ def pytest_collection_modifyitems(
     from ._check_items import check_items
 
     items[:0] = dump_items(session, state) + check_items(session, state)
+    if state.settings.benchmark:
+        from ._restore_benchmark import benchmark_items
+
+        items += benchmark_items(session, state)
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("liftbackup_target"):
