@@ -53,11 +53,15 @@ class RestoreItem(pytest.Item):
         return self.dump.path, None, "restore"  # pytest turns dots in a longer domain into ::
 
 
+def restore_collector_ids(state: LiftbackupSession) -> list[tuple[str, str]]:
+    """(dump id, node id of its collector): the file name, or the id when two dumps share a name."""
+    names = [d.name for d in state.dumps]
+    return [(d.id, d.name if names.count(d.name) == 1 else d.id) for d in state.dumps]
+
+
 def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:
     items: list[pytest.Item] = []
-    names = [d.name for d in state.dumps]
-    for dump in state.dumps:
-        nodeid = dump.name if names.count(dump.name) == 1 else dump.id
+    for dump, (_, nodeid) in zip(state.dumps, restore_collector_ids(state), strict=True):
         collector = DumpCollector.from_parent(session, name=nodeid, nodeid=nodeid, dump=dump)
         for item in session.genitems(collector):  # counted and reported like any collected item
             state.item_dumps[item.nodeid] = dump.id

@@ -47,6 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except LiftbackupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(state.run_report, "liftbackup-run-report")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        from ._distribution import scheduler_plugin
+        from ._items import restore_collector_ids
+
+        config.pluginmanager.register(scheduler_plugin(restore_collector_ids(state)), "liftbackup-xdist")
     if settings.benchmark:
         from ._restore_benchmark import RegressionGate
 

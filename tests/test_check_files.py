@@ -4,6 +4,7 @@ write statements are refused before anything runs; selection (-k, -m, --lf, xdis
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -320,3 +321,36 @@ def test_migrations_option_wins_over_the_folder_named_in_the_file(
     )
     result.assert_outcomes(passed=1, deselected=1)
     assert_clean(scratch)
+
+
+def test_xdist_gives_each_dump_to_one_worker_so_each_is_restored_once(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    """With -n 2 and two dumps, a dump's restore, its checks and its fixture tests share one worker."""
+    write_checks(pytester, good=GOOD)
+    pytester.makepyfile(test_mine="def test_rows(liftbackup_dump):\n    assert liftbackup_dump.rows > 0\n")
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.gzip}", "-n", "2", "-v")
+    result.assert_outcomes(passed=8, failed=2)
+    workers: dict[str, set[str]] = {}
+    ids = {"lift_simulator_backup_20260120_080000", "lift_simulator_backup_20260121_080000"}
+    for line in result.outlines:
+        match = re.match(r"\[(gw\d)\] .*(?:PASSED|FAILED) (\S+)", line)
+        if match:
+            dump = next(i for i in ids if i in match.group(2))
+            workers.setdefault(dump, set()).add(match.group(1))
+    assert set(workers) == ids and all(len(w) == 1 for w in workers.values()), workers
+    assert workers[min(ids)] != workers[max(ids)]  # and the two dumps went to different workers
+    assert_clean(scratch)
+
+
+def test_dump_scope_reads_the_dump_from_any_item_id() -> None:
+    from pytest_liftbackup._distribution import SCOPE_PREFIX, dump_scope
+
+    dumps = [("lift-a", "lift-a.sql"), ("b", "b.sql")]
+    assert dump_scope("lift-a.sql::restore", dumps) == SCOPE_PREFIX + "lift-a"
+    assert dump_scope("checks/x.yml::published_unique[b]", dumps) == SCOPE_PREFIX + "b"
+    assert dump_scope("test_mine.py::test_rows[lift-a]", dumps) == SCOPE_PREFIX + "lift-a"
+    assert dump_scope("test_mine.py::test_rows[3-lift-a-x]", dumps) == SCOPE_PREFIX + "lift-a"
+    assert dump_scope("test_mine.py::test_rows[lift]", dumps) is None
+    assert dump_scope("test_other.py::test_plain", dumps) is None
+    assert dump_scope("checks/x.yml::published_unique", [("b", "b.sql")]) == SCOPE_PREFIX + "b"
