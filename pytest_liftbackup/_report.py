@@ -61,7 +61,12 @@ def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]
         f"  versions: pg_dump {info.pg_dump_version or '?'}, source server {info.server_version or '?'}, "
         f"database {info.database or '?'}",
     ]
-    if outcome.ok:
+    if outcome.ok and outcome.reused:
+        lines.append(
+            f"  restore:  skipped, unchanged dump (--liftbackup-reuse): {outcome.engine}; "
+            f"{len(outcome.tables)} tables, {outcome.rows} rows"
+        )
+    elif outcome.ok:
         lines.append(
             f"  restore:  passed in {outcome.seconds:.2f} s ({outcome.mb_per_s:.1f} MB/s) "
             f"by {outcome.engine}; {len(outcome.tables)} tables, {outcome.rows} rows"

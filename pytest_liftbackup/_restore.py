@@ -33,10 +33,13 @@ class RestoreOutcome:
     warnings: list[str] = field(default_factory=list)
     elevated: int = 0  # extension statements re-composed and run by the superuser
     reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
+    kept_facts: dict[str, Any] = field(default_factory=dict)
 
     def facts(self) -> dict[str, Any]:
         """What a later run needs to stand in for this restore when it reuses the database."""
         assert self.database is not None
+        if self.reused:
+            return dict(self.kept_facts)  # still the facts of the run that restored it
         return {
             "database": self.database.name,
             "engine": self.engine,
@@ -53,7 +56,7 @@ class RestoreOutcome:
 
     def stand_in(self, facts: dict[str, Any], database: Database) -> None:
         """Take the facts of the kept restore instead of restoring again."""
-        self.database, self.reused = database, True
+        self.database, self.reused, self.kept_facts = database, True, dict(facts)
         when = f"{facts['stored']} in {facts['seconds']:.1f} s"
         self.engine = f"reused: restored by {facts['engine']} on {when}"
         self.tables = dict(facts["tables"])

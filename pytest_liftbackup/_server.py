@@ -204,6 +204,7 @@ class ThrowawayServer:
             self.reused = self.from_cache = False
             shutil.rmtree(data, ignore_errors=True)
             self._initdb(data, run)
+            cache.store("initialized", template, data)
             self._run_server(data, run)
 
     def _initdb_args(self, data: Path) -> list[str]:
