@@ -68,6 +68,22 @@ def describe(
     RESULTS.facts.setdefault(size, {}).update(facts)
 
 
+Setup = Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]
+
+
+def fresh_rounds(
+    server: ThrowawayServer, fresh_database: Callable[[ThrowawayServer], Database]
+) -> tuple[Setup, list[Database]]:
+    """A pedantic setup giving each round the superuser's conninfo to a new empty database; the databases."""
+    databases: list[Database] = []
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        databases.append(fresh_database(server))
+        return (server.admin_conninfo(databases[-1].name),), {}
+
+    return setup, databases
+
+
 def test_a_psql_into_stock_server(
     benchmark: Any,
     size: str,
@@ -78,11 +94,7 @@ def test_a_psql_into_stock_server(
     request: pytest.FixtureRequest,
 ) -> None:
     benchmark.group = f"restore {size}"
-    databases: list[Database] = []
-
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        databases.append(fresh_database(stock_server))
-        return (stock_server.admin_conninfo(databases[-1].name),), {}
+    setup, databases = fresh_rounds(stock_server, fresh_database)
 
     benchmark.pedantic(
         lambda conninfo: build.psql_file(binaries.tool("psql"), conninfo, dumps.plain),
@@ -103,11 +115,7 @@ def test_b_pg_restore_jobs_into_tuned_server(
     request: pytest.FixtureRequest,
 ) -> None:
     benchmark.group = f"restore {size}"
-    databases: list[Database] = []
-
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        databases.append(fresh_database(tuned_server))
-        return (tuned_server.admin_conninfo(databases[-1].name),), {}
+    setup, databases = fresh_rounds(tuned_server, fresh_database)
 
     def pg_restore(conninfo: dict[str, str]) -> None:
         subprocess.run(

@@ -28,7 +28,7 @@ from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
 from ._extensions import superuser_statement
 from ._janitor import conninfo_from
-from ._restore_pool import TaskFailed, TaskPool, copy_span
+from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
 from ._roles import RoleTally, sets_ownership_or_privileges
 from ._sqlscript import UNDERSTOOD_META, CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
@@ -226,13 +226,11 @@ def execute(
                 if pool is not None and key is None:
                     pool.barrier()
                 try:
-                    if copy is not None:
-                        copy_span(conn, statement.sql, rows, copy.start, copy.end)
-                    elif elevated is not None and admin is not None:
+                    if elevated is not None and admin is not None:
                         admin.execute(elevated)
                         stats.superuser_statements += 1
                     else:
-                        conn.execute(statement.sql)
+                        run_statement(conn, statement, copy, rows)
                 except psycopg.Error as exc:
                     raise _restore_error(info, statement, exc) from None
                 if key is not None:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import errors
 
 from ._restore_tasks import Task, TaskOrder
-from ._sqlscript import Statement
+from ._sqlscript import CopyBlock, Statement
 
 _CHUNK = 1 << 20
 _RETRIES = 3  # a deadlock between two FK constraints is retried: the statement was rolled back whole
@@ -46,11 +46,14 @@ def copy_span(conn: psycopg.Connection[Any], statement: bytes, text: IO[bytes], 
             left -= len(chunk)
 
 
-def run_task(conn: psycopg.Connection[Any], task: Task, text: IO[bytes]) -> None:
-    if task.copy is not None:
-        copy_span(conn, task.statement.sql, text, task.copy.start, task.copy.end)
+def run_statement(
+    conn: psycopg.Connection[Any], statement: Statement, copy: CopyBlock | None, text: IO[bytes]
+) -> None:
+    """One statement of the dump; a COPY takes its rows from the dump text by offset."""
+    if copy is not None:
+        copy_span(conn, statement.sql, text, copy.start, copy.end)
     else:
-        conn.execute(task.statement.sql)
+        conn.execute(statement.sql)
 
 
 class _Worker:
@@ -68,7 +71,7 @@ class _Worker:
             self.settings = task.settings
         for attempt in range(_RETRIES):
             try:
-                run_task(self.conn, task, self.text)
+                run_statement(self.conn, task.statement, task.copy, self.text)
                 return
             except (errors.DeadlockDetected, errors.LockNotAvailable):
                 if attempt == _RETRIES - 1:

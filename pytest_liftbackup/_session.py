@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import tempfile
@@ -149,8 +150,6 @@ class LiftbackupSession:
 
     def timing_facts(self, outcome: RestoreOutcome) -> dict[str, Any]:
         """What a saved benchmark run keeps beside the time: sizes, rows, server and settings."""
-        import os
-
         assert outcome.database is not None and self._host is not None
         with psycopg.connect(conninfo_from(self._host.admin_conninfo())) as conn:
             row = conn.execute("SELECT pg_database_size(%s)", (outcome.database.name,)).fetchone()

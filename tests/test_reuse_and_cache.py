@@ -10,21 +10,28 @@ import pytest
 from tests.conftest import Dumps, Scratch
 from tests.helpers import assert_clean, output, run
 
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of this test's own, through LIFTBACKUP_CACHE_DIR."""
+    monkeypatch.setenv("LIFTBACKUP_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 REUSED = "restore:  skipped, unchanged dump (--liftbackup-reuse): reused: restored by native (psycopg)"
 
 
 def test_reuse_skips_the_restore_of_an_unchanged_dump_and_never_of_a_changed_one(
-    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, cache_dir: Path
 ) -> None:
-    monkeypatch.setenv("LIFTBACKUP_CACHE_DIR", str(tmp_path / "cache"))
     dump = shutil.copy(dumps.plain, pytester.path / "lift_simulator_backup_20260120_080000.sql")
     first = run(pytester, f"--liftbackup={dump}", "--liftbackup-reuse")
     first.assert_outcomes(passed=1)
     assert "restore:  passed in" in output(first)
-    kept = list((tmp_path / "cache" / "restored").glob("*.json"))
+    kept = list((cache_dir / "restored").glob("*.json"))
     assert len(kept) == 1, "the restored cluster was not kept"
 
-    again = run(pytester, f"--liftbackup={dump}", "--liftbackup-reuse", "-p", "pytester")
+    again = run(pytester, f"--liftbackup={dump}", "--liftbackup-reuse")
     again.assert_outcomes(passed=1)
     assert REUSED in output(again)
 
@@ -46,21 +53,21 @@ def test_reuse_skips_the_restore_of_an_unchanged_dump_and_never_of_a_changed_one
 
 
 def test_without_reuse_nothing_but_the_initialized_cluster_is_kept(
-    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, cache_dir: Path
 ) -> None:
-    monkeypatch.setenv("LIFTBACKUP_CACHE_DIR", str(tmp_path / "cache"))
     run(pytester, f"--liftbackup={dumps.plain}").assert_outcomes(passed=1)
-    assert [p.parent.name for p in (tmp_path / "cache").glob("*/*")] == ["initialized"]
+    assert [p.parent.name for p in (cache_dir).glob("*/*")] == ["initialized"]
+    shutil.rmtree(cache_dir)
     run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-cache-dir=off").assert_outcomes(passed=1)
+    assert not cache_dir.exists(), "--liftbackup-cache-dir=off still wrote the cache"
     assert_clean(scratch)
 
 
 def test_a_damaged_cached_cluster_is_replaced_not_fatal(
-    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, cache_dir: Path
 ) -> None:
-    monkeypatch.setenv("LIFTBACKUP_CACHE_DIR", str(tmp_path / "cache"))
     run(pytester, f"--liftbackup={dumps.plain}").assert_outcomes(passed=1)
-    [entry] = (tmp_path / "cache" / "initialized").iterdir()
+    [entry] = (cache_dir / "initialized").iterdir()
     (entry / "global" / "pg_control").write_bytes(b"garbage")
     run(pytester, f"--liftbackup={dumps.plain}").assert_outcomes(passed=1)
     assert (entry / "global" / "pg_control").stat().st_size > 100, "the damaged entry was not rebuilt"
