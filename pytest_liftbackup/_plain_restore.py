@@ -31,7 +31,15 @@ from ._janitor import conninfo_from
 from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
 from ._roles import RoleTally, sets_ownership_or_privileges
-from ._sqlscript import UNDERSTOOD_META, CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
+from ._sqlscript import (
+    UNDERSTOOD_META,
+    CopyBlock,
+    MetaCommand,
+    ScriptSyntaxError,
+    SqlScript,
+    Statement,
+    meta_arguments_refused,
+)
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
 _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
@@ -122,6 +130,13 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None) -> ScanResult:
                             f"{info.path}:{event.line}: refused the psql meta-command \\{event.name}: "
                             "pg_dump never writes it and a dump must not run commands on this machine; "
                             "nothing was restored",
+                            location=f"line {event.line}",
+                            statement=f"\\{event.name} {event.args}",
+                        )
+                    if why := meta_arguments_refused(event):
+                        raise RestoreError(
+                            f"{info.path}:{event.line}: refused \\{event.name} with arguments pg_dump never "
+                            f"writes ({why}): psql would run them; nothing was restored",
                             location=f"line {event.line}",
                             statement=f"\\{event.name} {event.args}",
                         )

@@ -20,6 +20,15 @@ TRAILER = b"-- PostgreSQL database dump complete"
 # psql meta-commands that pg_dump itself writes; every other one is refused.
 UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
 
+# The arguments pg_dump writes: `\\restrict KEY` / `\\unrestrict KEY` (letters and digits), and
+# `\\connect DBNAME`, `\\connect -reuse-previous=on "dbname='NAME'"` (pg_dump -C). Anything else,
+# a backtick (psql runs it as a shell command) or a backslash (a second meta-command) above all, is
+# refused: the plugin never runs meta-commands, but psql, the reference restore, would.
+_RESTRICT_KEY = re.compile(r"[A-Za-z0-9]{1,256}")
+_CONNECT_NAME = r"""(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")"""
+_CONNECT_ARGS = re.compile(
+    rf"""(?:-reuse-previous=on +"dbname='(?:[^'"]|'')+'"|{_CONNECT_NAME}(?: +{_CONNECT_NAME})?)"""
+)
 _NORMAL_SPECIAL = re.compile(rb"""['"$;\\]|--|/\*""")
 _DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*)?\$")
 _IDENT_CHAR = re.compile(rb"[A-Za-z_0-9\x80-\xff$]")
@@ -80,6 +89,20 @@ class MetaCommand:
 
 
 Event = Statement | CopyBlock | MetaCommand
+
+
+def meta_arguments_refused(meta: MetaCommand) -> str | None:
+    """Why the arguments of one of pg_dump's own meta-commands are not what pg_dump writes, or None."""
+    args = meta.args
+    if "`" in args:
+        return "a backtick, which psql runs as a shell command"
+    if "\\" in args:
+        return "a backslash, which starts another meta-command"
+    if meta.name in ("restrict", "unrestrict"):
+        return None if _RESTRICT_KEY.fullmatch(args) else "a key that is not letters and digits"
+    if meta.name in ("connect", "c"):
+        return None if _CONNECT_ARGS.fullmatch(args) else "not a plain database name"
+    return None
 
 
 class ScriptSyntaxError(Exception):
