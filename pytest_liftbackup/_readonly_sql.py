@@ -75,6 +75,13 @@ def _function_name(node: exp.Func) -> str:
 def check_read_only(sql: str) -> exp.Query | exp.Subquery | exp.Values:
     """The parsed query, or NotReadOnly saying what is wrong with it."""
     try:
+        return _only_reads(_one_statement(sql))
+    except RecursionError:  # the parser and the walk recurse per nesting level
+        raise NotReadOnly("SQL nested too deeply to parse; simplify it") from None
+
+
+def _one_statement(sql: str) -> exp.Expression:
+    try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
     except ParseError as exc:
         errors = exc.errors[0] if exc.errors else {}
@@ -83,7 +90,10 @@ def check_read_only(sql: str) -> exp.Query | exp.Subquery | exp.Values:
         raise NotReadOnly(f"SQL that does not parse{where}: {first}") from None
     if len(statements) != 1:
         raise NotReadOnly(f"{len(statements)} statements where one query is expected")
-    query = statements[0]
+    return statements[0]
+
+
+def _only_reads(query: exp.Expression) -> exp.Query | exp.Subquery | exp.Values:
     if not isinstance(query, exp.Query | exp.Subquery | exp.Values):
         raise NotReadOnly(f"a {query.key.upper()} statement where a read-only query is expected")
     for node in query.walk():
