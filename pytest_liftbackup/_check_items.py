@@ -19,6 +19,7 @@ from ._errors import CheckFailed, CheckWarning, LiftbackupError
 from ._items import SESSION_KEY
 from ._report import shown_path
 from ._run_report import DUMP_PROPERTY, PROPERTY
+from ._safe_text import printable
 from ._verdict import CheckResult, as_record, verdict
 from ._vocabulary import CheckFileError, CheckSpec, parse_file
 
@@ -96,7 +97,7 @@ class CheckItem(pytest.Item):
             self.result = run_check(conn, self.spec, self.scope)
         except LiftbackupError as exc:
             self._record("error", str(exc))
-            pytest.fail(str(exc), pytrace=False)
+            pytest.fail(printable(str(exc)), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None

@@ -16,6 +16,7 @@ from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
 from ._janitor import Database, conninfo_from
+from ._safe_text import printable
 
 
 @dataclass
@@ -78,9 +79,8 @@ class RestoreOutcome:
         return self.info.size / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
     def error_text(self) -> str:
-        if isinstance(self.error, RestoreError):
-            return self.error.report()
-        return str(self.error)
+        """The error as shown to people: PostgreSQL's messages quote the dump, so controls are escaped."""
+        return printable(self.error.report() if isinstance(self.error, RestoreError) else str(self.error))
 
 
 def count_rows(conninfo: dict[str, str]) -> dict[str, int]:

@@ -18,6 +18,7 @@ import pytest
 
 from ._dumpfile import DumpInfo
 from ._restore import RestoreOutcome
+from ._safe_text import code_block, inline_code
 
 PROPERTY = "liftbackup"  # user_properties: the JSON record of a restore or a check
 DUMP_PROPERTY = "liftbackup_dump"  # user_properties: which dump an item tested
@@ -134,17 +135,17 @@ class RunReport:
             tally = Counter(c["outcome"] for c in dump["checks"])
             checks = ", ".join(f"{n} {k}" for k, n in sorted(tally.items())) or "none"
             lines.append(
-                f"| `{dump['name']}` | {restore['restore']} | {restore.get('seconds', 0):.2f} s | "
+                f"| {inline_code(dump['name'])} | {restore['restore']} | {restore.get('seconds', 0):.2f} s | "
                 f"{len(restore.get('tables', {}))} | {restore.get('rows', 0)} | {checks} |"
             )
             if restore.get("error"):
-                problems.append((f"`{dump['name']}::restore`", "failed", restore["error"]))
+                problems.append((inline_code(f"{dump['name']}::restore"), "failed", restore["error"]))
             for check in dump["checks"]:
                 if check["outcome"] in ("failed", "error", "warned"):
                     text = check.get("error") or check.get("report", "")
-                    problems.append((f"`{check['nodeid']}`", check["outcome"], text))
+                    problems.append((inline_code(check["nodeid"]), check["outcome"], text))
         for nodeid, outcome, text in problems:
-            lines += ["", f"### {outcome.upper()}: {nodeid}", "", "```text", text, "```"]
+            lines += ["", f"### {outcome.upper()}: {nodeid}", "", *code_block(text)]
         return "\n".join(lines) + "\n"
 
 

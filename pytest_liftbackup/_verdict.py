@@ -6,6 +6,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._safe_text import printable
 from ._vocabulary import CheckSpec, Threshold
 
 NAMES_ROWS = ("not_null", "unique", "accepted_values", "relationship", "expression", "sql")  # headline + keys
@@ -72,7 +73,7 @@ def _row(row: dict[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = "NULL" if value is None else str(value)
+    text = "NULL" if value is None else printable(str(value)).replace("\n", "\\n")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -93,7 +94,7 @@ def report_text(spec: CheckSpec, result: CheckResult, outcome: str) -> str:
         lines.append("  all failures: " + result.failures_sql)
     severity = ", severity warn" if outcome == "warned" and spec.severity == "warn" else ""
     lines.append(f"  check: {spec.where} ({spec.kind}{severity})")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def as_record(spec: CheckSpec, result: CheckResult | None, outcome: str, error: str = "") -> dict[str, Any]:

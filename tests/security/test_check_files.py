@@ -9,13 +9,13 @@ import pytest
 from tests.conftest import Dumps, Scratch
 from tests.helpers import assert_clean, output, run
 
-LAUGHS = "".join(
-    f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)
-)
+LAUGHS = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10))
 
 HOSTILE = {
     "alias_as_key": (
-        "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + LAUGHS + "checks:\n  ? *l9\n  : {row_count: x}\n",
+        "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + LAUGHS
+        + "checks:\n  ? *l9\n  : {row_count: x}\n",
         "checks/bad.yml:1: aliases expand this document to more than 100000 values; write it out plainly",
     ),
     "list_as_key": (

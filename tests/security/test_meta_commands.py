@@ -28,7 +28,9 @@ def test_smuggled_meta_command_arguments_are_refused(
 ) -> None:
     marker = tmp_path / "marker"
     hostile = dumps.plain.read_bytes().replace(
-        b"SET statement_timeout = 0;", line.replace(b"{marker}", str(marker).encode()) + b"\nSET statement_timeout = 0;", 1
+        b"SET statement_timeout = 0;",
+        line.replace(b"{marker}", str(marker).encode()) + b"\nSET statement_timeout = 0;",
+        1,
     )
     dump = write_bytes(tmp_path / PLAIN_NAME, hostile)
     result = run(pytester, f"--liftbackup={dump}")
