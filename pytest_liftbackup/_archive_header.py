@@ -3,7 +3,7 @@
 Hand-written because no Python library reads pg_dump's archive format; the layout follows
 PostgreSQL's `ReadHead()` in pg_backup_archiver.c: magic, format version, integer and offset
 sizes, format, compression, creation time, database name, server and pg_dump versions.
-Only the header is read, never the table of contents or the data.
+Only the header is read here; `_archive_toc` goes on to the table of contents with the same reader.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ class ArchiveHeader:
     database: str | None
     server_version: str | None
     pg_dump_version: str | None
+    int_size: int = 4
+    offset_size: int = 8
 
 
-class _Reader:
+class Reader:
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self.int_size = 4
@@ -61,11 +63,22 @@ class _Reader:
             raise ArchiveHeaderError("the archive header is cut short")
         return data.decode("utf-8", "replace")
 
+    def skip_str(self) -> bool:
+        """Pass over a string of any length (a table of contents' SQL) without keeping it; False for NULL."""
+        length = self.int()
+        while length > 0:
+            chunk = self._stream.read(min(length, 1 << 20))
+            if not chunk:
+                raise ArchiveHeaderError("the archive's table of contents is cut short")
+            length -= len(chunk)
+        return length == 0
+
 
 def read_archive_header(stream: IO[bytes]) -> ArchiveHeader:
+    """The header; `stream` is left where the table of contents starts."""
     if stream.read(5) != MAGIC:
         raise ArchiveHeaderError("no PGDMP signature")
-    r = _Reader(stream)
+    r = Reader(stream)
     vmaj, vmin = r.byte(), r.byte()
     vrev = r.byte() if (vmaj, vmin) > (1, 0) else 0
     version = (vmaj, vmin, vrev)
@@ -74,7 +87,7 @@ def read_archive_header(stream: IO[bytes]) -> ArchiveHeader:
     r.int_size = r.byte()
     if not 1 <= r.int_size <= 32:
         raise ArchiveHeaderError("the archive header is corrupt (integer size)")
-    r.byte()  # offset size
+    offset_size = r.byte()
     fmt = _FORMATS.get(r.byte(), "unknown")
     if version >= (1, 15, 0):
         compression = _COMPRESSION.get(r.byte(), "unknown")
@@ -86,4 +99,6 @@ def read_archive_header(stream: IO[bytes]) -> ArchiveHeader:
     database = r.str()
     server_version = r.str()
     pg_dump_version = r.str()
-    return ArchiveHeader(version, fmt, compression, created, database, server_version, pg_dump_version)
+    return ArchiveHeader(
+        version, fmt, compression, created, database, server_version, pg_dump_version, r.int_size, offset_size
+    )

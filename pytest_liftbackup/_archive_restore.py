@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
@@ -21,23 +22,75 @@ from ._extensions import superuser_statement
 from ._janitor import conninfo_from, pg_env
 from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
+from ._unprivileged import OsUser, make_private_dir, reachable_binaries
 
 _TOC_ENTRY = re.compile(r"from TOC entry (\d+); \d+ \d+ (.+)$")
 _ERROR = re.compile(r"^pg_restore: error: (.*)$")
 _PROCESSING = re.compile(r"^pg_restore: (creating|processing data for|processing item|executing) (.*)$")
 
 
-def _run(
-    binaries: PgBinaries, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [str(binaries.tool("pg_restore")), *args],
-        capture_output=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
+@dataclass(frozen=True)
+class ArchiveAccess:
+    """An archive pg_restore may read, and how to run pg_restore on it.
+
+    The archive is proved to hold only its own files (`_archive_toc`). When pytest runs as root,
+    pg_restore runs as the unprivileged user that runs the server, on a private copy only that user
+    can read: whatever a crafted archive names, it can open nothing root could and that user cannot.
+    """
+
+    archive: Path
+    binaries: PgBinaries
+    folder: Path  # holds every copy made for this archive
+    user: OsUser | None = None
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def run(
+        self, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        extra = self.user.popen_kwargs() if self.user else {}
+        return subprocess.run(
+            [str(self.binaries.tool("pg_restore")), *args, str(self.archive)],
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            cwd=self.archive.parent,
+            timeout=timeout,
+            check=False,
+            **extra,
+        )
+
+
+def prepare(info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None) -> ArchiveAccess:
+    """Check the archive, and give it (and pg_restore) to `user` when pytest runs as root.
+
+    Everything made for it lies in one folder under `workdir`, removed by `ArchiveAccess.discard()`.
+    """
+    folder = make_private_dir(workdir / f"{info.id}.archive", user)
+    try:
+        archive = readable_archive(info, folder)
+        is_dir = archive.is_dir()
+        try:
+            files = check_directory(archive) if is_dir else [archive]
+        except (UnsafeArchive, OSError) as exc:
+            raise RestoreError(
+                f"{info.path}: refused: {exc}; a pg_dump archive only names its own files, "
+                "so this one was crafted or damaged; nothing was restored"
+            ) from None
+        if user is None:
+            return ArchiveAccess(archive, binaries, folder)
+        private = make_private_dir(folder / "private", user)
+        for source in files:
+            target = private / (source.name if is_dir else "archive")
+            _copy_no_follow(source, target)
+            os.chown(target, user.uid, user.gid)
+        if archive.is_relative_to(folder):  # our unpacked copy: the private one replaces it
+            shutil.rmtree(archive) if is_dir else archive.unlink()
+        staged = reachable_binaries(binaries, user, make_private_dir(folder / "bin", user))
+        return ArchiveAccess(private if is_dir else private / "archive", staged, folder, user)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def readable_archive(info: DumpInfo, workdir: Path) -> Path:
@@ -85,6 +138,12 @@ def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
     return target
 
 
+def _copy_no_follow(source: Path, target: Path) -> None:
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as src, open(target, "wb") as sink:
+        shutil.copyfileobj(src, sink, 1 << 20)
+
+
 def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
     """(message, TOC entry, statement) from pg_restore's --verbose stderr."""
     text = stderr.decode("utf-8", "replace")
@@ -116,9 +175,9 @@ class ArchivePlan:
     extensions: dict[str, list[sql.Composed]] = field(default_factory=dict)
 
 
-def check_and_plan(info: DumpInfo, archive: Path, binaries: PgBinaries) -> ArchivePlan:
+def check_and_plan(info: DumpInfo, access: ArchiveAccess) -> ArchivePlan:
     """Read the archive's schema (proving it readable): the roles it names, the extensions it creates."""
-    done = _run(binaries, ["--schema-only", "-f", "-", str(archive)], timeout=600)
+    done = access.run(["--schema-only", "-f", "-"], timeout=600)
     if done.returncode != 0:
         message, entry, _ = _stderr_summary(done.stderr)
         raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
@@ -135,11 +194,9 @@ def check_and_plan(info: DumpInfo, archive: Path, binaries: PgBinaries) -> Archi
 
 def _create_extensions(
     info: DumpInfo,
-    archive: Path,
-    binaries: PgBinaries,
+    access: ArchiveAccess,
     plan: ArchivePlan,
     superuser: dict[str, str],
-    workdir: Path,
 ) -> tuple[list[str], int]:
     """Create the plan's extensions as superuser.
 
@@ -156,41 +213,41 @@ def _create_extensions(
             done.append(name)
     if not done:
         return [], 0
-    listing = _run(binaries, ["--list", str(archive)], timeout=600).stdout.decode("utf-8", "replace")
+    listing = access.run(["--list"], timeout=600).stdout.decode("utf-8", "replace")
     skip = re.compile(
         r"^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(" + "|".join(map(re.escape, done)) + r") "
     )
     kept = [line for line in listing.splitlines() if not skip.match(line)]
-    use_list = workdir / f"{info.id}.list"
+    use_list = access.folder / "use.list"
     use_list.write_text("\n".join(kept) + "\n")
+    if access.user is not None:
+        os.chown(use_list, access.user.uid, access.user.gid)
     return [f"--use-list={use_list}"], sum(len(plan.extensions[name]) for name in done)
 
 
 def restore(
     info: DumpInfo,
-    archive: Path,
-    binaries: PgBinaries,
+    access: ArchiveAccess,
     conninfo: dict[str, str],
     *,
     restores_ownership: bool,
     jobs: int = 1,
     plan: ArchivePlan | None = None,
     superuser: dict[str, str] | None = None,
-    workdir: Path | None = None,
 ) -> int:
     """Run pg_restore; returns how many extensions the superuser created (see _extensions)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
     elevated = 0
-    if plan and plan.extensions and superuser and workdir:
-        use_list, elevated = _create_extensions(info, archive, binaries, plan, superuser, workdir)
+    if plan and plan.extensions and superuser:
+        use_list, elevated = _create_extensions(info, access, plan, superuser)
         args += use_list
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
-    args += ["--dbname", conninfo["dbname"], str(archive)]
+    args += ["--dbname", conninfo["dbname"]]
     env = pg_env({k: v for k, v in conninfo.items() if k != "dbname"})
-    done = _run(binaries, args, env)
+    done = access.run(args, env)
     if done.returncode != 0:
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:

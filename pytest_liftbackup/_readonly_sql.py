@@ -80,7 +80,7 @@ def check_read_only(sql: str) -> exp.Query | exp.Subquery | exp.Values:
         raise NotReadOnly("SQL nested too deeply to parse; simplify it") from None
 
 
-def _one_statement(sql: str) -> exp.Expression:
+def _one_statement(sql: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
     except ParseError as exc:
@@ -93,7 +93,7 @@ def _one_statement(sql: str) -> exp.Expression:
     return statements[0]
 
 
-def _only_reads(query: exp.Expression) -> exp.Query | exp.Subquery | exp.Values:
+def _only_reads(query: exp.Expr) -> exp.Query | exp.Subquery | exp.Values:
     if not isinstance(query, exp.Query | exp.Subquery | exp.Values):
         raise NotReadOnly(f"a {query.key.upper()} statement where a read-only query is expected")
     for node in query.walk():

@@ -17,6 +17,7 @@ from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
 from ._janitor import Database, conninfo_from
 from ._safe_text import printable
+from ._unprivileged import server_user
 
 
 @dataclass
@@ -124,8 +125,8 @@ def restore(
             assert pg_restore is not None
             outcome.engine = f"pg_restore {pg_restore.version}"
             info.sha256 = sha256_of_path(info.path)
-            archive = _archive_restore.readable_archive(info, workdir)
-            plan = _archive_restore.check_and_plan(info, archive, pg_restore)
+            access = _archive_restore.prepare(info, pg_restore, workdir, server_user())
+            plan = _archive_restore.check_and_plan(info, access)
             roles = plan.roles
         waited = time.perf_counter()
         host = get_host()
@@ -154,17 +155,18 @@ def restore(
             outcome.warnings = stats.warnings
         else:
             assert pg_restore is not None
-            outcome.elevated = _archive_restore.restore(
-                info,
-                archive,
-                pg_restore,
-                database.restore_conninfo,
-                restores_ownership=database.restores_ownership,
-                jobs=jobs,
-                plan=plan,
-                superuser=superuser,
-                workdir=workdir,
-            )
+            try:
+                outcome.elevated = _archive_restore.restore(
+                    info,
+                    access,
+                    database.restore_conninfo,
+                    restores_ownership=database.restores_ownership,
+                    jobs=jobs,
+                    plan=plan,
+                    superuser=superuser,
+                )
+            finally:
+                access.discard()
             if not database.restores_ownership:
                 outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
         outcome.seconds = time.perf_counter() - started

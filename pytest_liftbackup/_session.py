@@ -24,6 +24,7 @@ from ._locate import locate
 from ._restore import RestoreOutcome, restore
 from ._run_report import RunReport
 from ._settings import Settings
+from ._unprivileged import server_user, temp_base
 
 
 def dump_ids(names: list[tuple[str, str]]) -> list[str]:
@@ -189,7 +190,10 @@ class LiftbackupSession:
             if not self.settings.dsn:  # before any server starts: a dump no binaries can take fails alone
                 _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
             if self._workdir is None:
-                self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-"))
+                user = server_user()  # pg_restore runs as that user when we are root: it must pass through
+                self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-", dir=temp_base(user)))
+                if user is not None:
+                    os.chmod(self._workdir, 0o711)
             if reuse and self.reusing:
                 self._restore_reusing(outcome, pg_restore)
             else:

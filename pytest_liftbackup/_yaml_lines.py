@@ -72,9 +72,9 @@ def _expanded_size(root: yaml.Node) -> int:
 
 
 class _Loader(yaml.SafeLoader):
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
-        node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-        if parent is None and _expanded_size(node) > MAX_NODES:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        node: yaml.Node | None = super().compose_node(parent, index)
+        if parent is None and node is not None and _expanded_size(node) > MAX_NODES:
             raise YamlError(
                 node.start_mark.line + 1,
                 f"aliases expand this document to more than {MAX_NODES} values; write it out plainly",

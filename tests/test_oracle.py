@@ -127,11 +127,10 @@ def test_every_archive_format_gives_the_same_database(
     for fmt in ("custom", "directory", "tar", "wrapped_directory", "custom_gzipped"):
         path = dumps.all_formats()[fmt]
         info = inspect_dump(LocatedDump(path, str(path), "given"), fmt)
-        archive = _archive_restore.readable_archive(info, tmp_path)
+        access = _archive_restore.prepare(info, pg_binaries, server.workdir, server.os_user)
         database = server.create_database(fmt, owner="lift_admin")
-        _archive_restore.restore(
-            info, archive, pg_binaries, database.restore_conninfo, restores_ownership=True, jobs=2
-        )
+        _archive_restore.restore(info, access, database.restore_conninfo, restores_ownership=True, jobs=2)
+        access.discard()
         assert pg_dump_text(pg_binaries, database) == expected, fmt
 
 
