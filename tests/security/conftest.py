@@ -1,0 +1,53 @@
+"""Hostile dumps for the security tests, generated from real pg_dump output of a small database."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_liftbackup._janitor import conninfo_from
+from pytest_liftbackup._server import ThrowawayServer
+from tests.lift_simulator import build
+
+LO_DATABASE = "with_large_object"
+
+
+@pytest.fixture(scope="session")
+def lo_source(source_server: ThrowawayServer, source: build.SourceDatabase) -> build.SourceDatabase:
+    """A database with a table and a large object: its directory dump has a blobs TOC."""
+    admin = source_server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute("CREATE ROLE note_owner NOLOGIN")
+        conn.execute(f"CREATE DATABASE {LO_DATABASE} OWNER note_owner")
+    with psycopg.connect(conninfo_from({**admin, "dbname": LO_DATABASE}), autocommit=True) as conn:
+        conn.execute("SET ROLE note_owner")
+        conn.execute("CREATE TABLE note (id int PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO note VALUES (1, 'plain row'), (2, 'another')")
+        conn.execute("SELECT lo_from_bytea(0, 'large object body')")
+    return source
+
+
+@pytest.fixture
+def secret_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A root-only file standing in for /etc/shadow or a CI credentials file, and its content."""
+    folder = tmp_path_factory.mktemp("secret")
+    content = "TOPSECRET-" + secrets.token_hex(8)
+    path = folder / "credentials"
+    path.write_text(content + "\n")
+    path.chmod(0o600)
+    return path, content
+
+
+def toc_string(text: str) -> bytes:
+    """A string as pg_dump writes it into toc.dat (int size 4): sign byte, length, bytes."""
+    data = text.encode()
+    return b"\x00" + len(data).to_bytes(4, "little") + data
+
+
+def rename_in_toc(toc: Path, old: str, new: str) -> None:
+    raw = toc.read_bytes()
+    assert raw.count(toc_string(old)) == 1, old
+    toc.write_bytes(raw.replace(toc_string(old), toc_string(new)))
