@@ -18,7 +18,7 @@ from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
-from ._extensions import superuser_statement
+from ._extensions import reaching_out, refusal, superuser_statement
 from ._janitor import conninfo_from, pg_env
 from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
@@ -175,7 +175,7 @@ class ArchivePlan:
     extensions: dict[str, list[sql.Composed]] = field(default_factory=dict)
 
 
-def check_and_plan(info: DumpInfo, access: ArchiveAccess) -> ArchivePlan:
+def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False) -> ArchivePlan:
     """Read the archive's schema (proving it readable): the roles it names, the extensions it creates."""
     done = access.run(["--schema-only", "-f", "-"], timeout=600)
     if done.returncode != 0:
@@ -184,6 +184,9 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess) -> ArchivePlan:
     plan = ArchivePlan(RoleTally())
     for event in SqlScript(io.BytesIO(done.stdout)):
         if isinstance(event, Statement):
+            if not trusted and (name := reaching_out(event)):
+                where = str(event.entry) if event.entry else ""
+                raise RestoreError(f"{info.path}: {refusal(name)}", location=where)
             plan.roles.add(event)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:

@@ -1,9 +1,12 @@
 """Extensions that only a superuser may create (pgvector, PostGIS...), without trusting the dump.
 
 The restore runs as a non-superuser, so `CREATE EXTENSION vector` from a dump would fail. A statement
-that has exactly the shape pg_dump writes is parsed into names, and our own statement, composed from
-those names with psycopg's quoting, is run by the superuser: the dump's text itself never runs with
-superuser rights. Anything else stays with the restorer (and fails clearly if it needs more).
+that has exactly the shape pg_dump writes, for an extension on the ELEVATED list, is parsed into names,
+and our own statement, composed from those names with psycopg's quoting, is run by the superuser: the
+dump's text itself never runs with superuser rights. ELEVATED holds only extensions that cannot reach
+outside the database: no other server, file, program, or other database's data. Those that can
+(REACHING_OUT) are refused by name before anything runs, unless --liftbackup-trusted; any other
+extension stays with the restorer, and PostgreSQL decides (its trusted extensions need no superuser).
 """
 
 from __future__ import annotations
@@ -14,7 +17,36 @@ from psycopg import sql
 
 from ._sqlscript import Statement
 
+ELEVATED = frozenset(
+    {
+        # PostgreSQL's own, trusted or harmless: data types, indexes, text search, trigger functions
+        *("amcheck", "autoinc", "bloom", "btree_gin", "btree_gist", "citext", "cube", "dict_int"),
+        *("dict_xsyn", "earthdistance", "fuzzystrmatch", "hstore", "insert_username", "intagg"),
+        *("intarray", "isn", "lo", "ltree", "moddatetime", "pg_trgm", "pgcrypto", "pgstattuple"),
+        *("refint", "seg", "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time", "unaccent"),
+        "uuid-ossp",
+        # widely used third-party types and functions
+        *("vector", "postgis", "postgis_topology", "postgis_sfcgal", "address_standardizer"),
+        *("address_standardizer_data_us", "h3", "h3_postgis", "pgrouting", "pg_hashids"),
+    }
+)
+# Reach other servers (dblink, postgres_fdw), files (file_fdw, adminpack, pg_prewarm's dump file, xml2's
+# XSLT), programs (untrusted languages), or other databases' data (WAL, shared buffers, query texts).
+REACHING_OUT = frozenset(
+    {
+        *("dblink", "postgres_fdw", "file_fdw", "adminpack", "pg_prewarm", "xml2", "old_snapshot"),
+        *("plperlu", "plpythonu", "plpython2u", "plpython3u", "pltclu", "pljavau", "plv8u"),
+        *("pg_walinspect", "pg_logicalinspect", "pg_buffercache", "pg_stat_statements", "pageinspect"),
+        *("pg_surgery", "pg_visibility", "pg_freespacemap", "pgrowlocks", "sslinfo", "postgis_raster"),
+        *("mysql_fdw", "oracle_fdw", "tds_fdw", "multicorn", "http", "pgsql_http", "pg_net", "pg_cron"),
+    }
+)
 _IDENT = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
+_ANY_CREATE = re.compile(
+    rf"^\s*CREATE\s+(?:EXTENSION|(?:OR\s+REPLACE\s+)?(?:TRUSTED\s+)?(?:PROCEDURAL\s+)?LANGUAGE)"
+    rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?({_IDENT})",
+    re.IGNORECASE,
+)
 _CREATE = re.compile(rf"^CREATE EXTENSION IF NOT EXISTS ({_IDENT}) WITH SCHEMA ({_IDENT});$")
 _COMMENT = re.compile(rf"^COMMENT ON EXTENSION ({_IDENT}) IS '((?:[^']|'')*)';$", re.DOTALL)
 
@@ -23,17 +55,37 @@ def _ident(raw: str) -> str:
     return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
 
 
+def reaching_out(statement: Statement) -> str | None:
+    """The name of an extension or language on the REACHING_OUT list that this statement creates."""
+    head = statement.sql[:200].decode("utf-8", "replace")
+    match = _ANY_CREATE.match(head)
+    if match is None:
+        return None
+    name = _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
+    return name if name in REACHING_OUT else None
+
+
+def refusal(name: str) -> str:
+    """Why a dump that creates `name` is refused, and what to do."""
+    return (
+        f"the dump creates {name}, which can reach other servers, files, programs or other databases "
+        "from inside PostgreSQL; restore such a dump only if you trust it, with --liftbackup-trusted; "
+        "nothing was restored"
+    )
+
+
 def superuser_statement(statement: Statement) -> sql.Composed | None:
     """Our own rewrite of a pg_dump extension statement, or None when it is not one."""
     entry = statement.entry
     if entry is None or entry.type not in ("EXTENSION", "COMMENT"):
         return None
     text = statement.sql.decode("utf-8", "replace")
-    if entry.type == "EXTENSION" and (m := _CREATE.match(text)):
+    if entry.type == "EXTENSION" and (m := _CREATE.match(text)) and _ident(m.group(1)) in ELEVATED:
         return sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
             sql.Identifier(_ident(m.group(1))), sql.Identifier(_ident(m.group(2)))
         )
-    if entry.type == "COMMENT" and entry.name.startswith("EXTENSION ") and (m := _COMMENT.match(text)):
+    is_comment = entry.type == "COMMENT" and entry.name.startswith("EXTENSION ")
+    if is_comment and (m := _COMMENT.match(text)) and _ident(m.group(1)) in ELEVATED:
         return sql.SQL("COMMENT ON EXTENSION {} IS {}").format(
             sql.Identifier(_ident(m.group(1))), sql.Literal(m.group(2).replace("''", "'"))
         )

@@ -1,10 +1,16 @@
-"""Throwaway databases and the roles that restore into them.
+"""Throwaway databases, and the roles that restore into them and read them.
 
-Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours:
-a dump is untrusted input, so it is restored by `liftbackup_restorer`, who owns the database
-but is not a superuser (a superuser session could run `COPY ... TO PROGRAM` or `LOAD`). The roles
-the dump's objects belong to (`lift_admin`...) are created NOLOGIN and granted to the restorer, so
-`ALTER ... OWNER TO lift_admin` and GRANTs restore as they were, with zero errors.
+Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours: a dump is
+untrusted input, so it never runs as a superuser (a superuser session could run `COPY ... TO PROGRAM`
+or `LOAD`), and no dump may reach another's database:
+
+- each restore logs in as a role of its own, `liftbackup_restorer_<hex>`, member of exactly the roles
+  its dump names (created NOLOGIN, so `ALTER ... OWNER TO lift_admin` and GRANTs restore as they were);
+- every throwaway database refuses connections from PUBLIC; only its restorer and the reader connect;
+- once restored, the database is handed to its restorer, the restorer loses LOGIN, and any setting the
+  dump attached to the database or to a role in it is reset: a later dump, acting as a role both share
+  (`lift_admin`), owns nothing of the earlier one's, and nothing the dump set can change how checks read;
+- checks read as `liftbackup_reader`: `pg_read_all_data`, BYPASSRLS, read-only, `row_security=off`.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from psycopg import sql
 from pytest_postgresql.janitor import DatabaseJanitor
 
 SUPERUSER = "liftbackup_superuser"
-RESTORER = "liftbackup_restorer"
 READER = "liftbackup_reader"
-INTERNAL_ROLES = frozenset({SUPERUSER, RESTORER, READER})
-READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
+OURS = "liftbackup_"  # our roles and databases: never a dump's
+# Every connection that reads a restored database: nothing can write, and a row-level security policy
+# that would hide rows is an error rather than a silently short answer.
+READ_ONLY_OPTIONS = "-c default_transaction_read_only=on -c row_security=off"
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Database:
     server_version: str
     restores_ownership: bool
     where: str  # for the report: never holds a password
+    restorer: str = ""  # the role the dump ran as
 
 
 class Host(Protocol):
@@ -52,7 +60,11 @@ class Host(Protocol):
 
     def admin_conninfo(self, dbname: str = ...) -> dict[str, str]: ...
 
-    def create_database(self, hint: str, owner: str | None = None) -> Database: ...
+    def create_database(
+        self, hint: str, owner: str | None = None, roles: Iterable[str] = (), trusted: bool = False
+    ) -> Database: ...
+
+    def finish(self, database: Database) -> None: ...
 
     def drop_database(self, database: Database) -> None: ...
 
@@ -102,40 +114,32 @@ def _janitor(admin: Mapping[str, str], dbname: str, template: str | None = "temp
     )
 
 
-def create_database(host: Host, hint: str, *, restores_ownership: bool, owner: str | None = None) -> Database:
-    """A new database from template0 (as pg_dump's docs ask).
-
-    Owned by the dump's main owner when there is one (a NOLOGIN role the restorer is a member of):
-    since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
-    needs the new owner to have that right, as it had on the server the dump came from.
-    """
-    admin = host.admin_conninfo()
-    name = database_name(hint)
+def new_database(admin: Mapping[str, str], name: str, owner: str, connect: Iterable[str]) -> None:
+    """Database `name` from template0 (as pg_dump's docs ask), owned by `owner`, reachable only by
+    the owner and the roles in `connect` (superusers aside)."""
     _janitor(admin, name).init()
-    if restores_ownership:
-        with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                    sql.Identifier(name), sql.Identifier(owner or RESTORER)
-                )
-            )
-    return database_on(host, name, restores_ownership=restores_ownership)
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        db = sql.Identifier(name)
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(owner)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+        for role in connect:
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, sql.Identifier(role)))
 
 
-def database_on(host: Host, name: str, *, restores_ownership: bool) -> Database:
-    """How to reach database `name` on `host`: as the restorer and as the reader on our own server."""
-    admin = host.admin_conninfo()
-    base = {k: v for k, v in admin.items() if k != "dbname"}
-    restore = {**base, "dbname": name}
-    read = {**base, "dbname": name, "options": READ_ONLY_OPTIONS}
-    if restores_ownership:
-        password = admin.get("password")
-        restore = {**restore, "user": RESTORER}
-        read = {**read, "user": READER}
-        if password is None:
-            restore.pop("password", None)
-            read.pop("password", None)
-    return Database(name, restore, read, host.server_version, restores_ownership, redacted(restore))
+def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
+    """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        db = sql.Identifier(name)
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(db))
+        if role is not None:
+            conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(role)))
+        if is_superuser(conn):
+            conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(db))
+
+
+def is_superuser(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
 
 
 def drop_database(admin: Mapping[str, str], name: str) -> None:
@@ -146,39 +150,55 @@ def drop_database(admin: Mapping[str, str], name: str) -> None:
 
 
 class RoleKeeper:
-    """Creates the internal roles once, then the dump's roles as they are needed."""
+    """Creates the reader once, the dump's roles as they are needed, and a restorer per restore."""
 
     def __init__(self, admin_conninfo: str, password: str | None = None) -> None:
         self._admin = admin_conninfo
+        self._password = password
         self.created: list[str] = []
         with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (RESTORER,)).fetchone():
+            if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (READER,)).fetchone():
                 return  # a reused cluster: made by an earlier run
-            secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(sql.Identifier(RESTORER), secret))
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN{}").format(sql.Identifier(READER), secret))
-            conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(READER)))
+            reader = sql.Identifier(READER)
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(reader, self._secret()))
+            conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(reader))
+
+    def _secret(self) -> sql.Composable:
+        return sql.SQL(" PASSWORD {}").format(sql.Literal(self._password)) if self._password else sql.SQL("")
 
     def ensure(self, roles: Iterable[str]) -> list[str]:
-        """Create the missing roles NOLOGIN and let the restorer act as them. Returns those created.
+        """Create the missing roles NOLOGIN. Returns those created.
 
-        Roles that already exist (predefined `pg_*` roles, ours) are never granted: a dump naming
-        `pg_execute_server_program` gets an error, not its powers.
+        Roles that already exist (predefined `pg_*` roles, ours) are never handed to a dump: a dump
+        naming `pg_execute_server_program` gets an error, not its powers.
         """
-        wanted = sorted({r for r in roles if r and r not in INTERNAL_ROLES and not r.startswith("pg_")})
+        wanted = sorted({r for r in roles if r and not r.startswith((OURS, "pg_"))})
         made: list[str] = []
         if not wanted:
             return made
         with psycopg.connect(self._admin, autocommit=True) as conn:
-            existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_roles")}
+            existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
             for role in wanted:
-                if role in existing:
-                    continue
-                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(RESTORER)))
-                made.append(role)
+                if role not in existing:
+                    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                    made.append(role)
         self.created += made
         return made
+
+    def new_restorer(self, roles: Iterable[str]) -> str:
+        """A LOGIN role for one restore, member of those of `roles` this keeper created, and no other."""
+        name = f"{OURS}restorer_{secrets.token_hex(4)}"
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            role = sql.Identifier(name)
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret()))
+            for member_of in sorted(set(roles) & set(self.created)):
+                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), role))
+        return name
+
+    def retire(self, restorer: str) -> None:
+        """The restore is over: its role logs in no more."""
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(restorer)))
 
 
 def server_version_of(conn: psycopg.Connection[Any]) -> str:

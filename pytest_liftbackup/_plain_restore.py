@@ -26,7 +26,7 @@ from psycopg.pq import TransactionStatus
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
-from ._extensions import superuser_statement
+from ._extensions import reaching_out, refusal, superuser_statement
 from ._janitor import conninfo_from
 from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
@@ -90,7 +90,7 @@ def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
     return RestoreError(f"{info.path}: {what} ({exc}); the backup is damaged, take a new one")
 
 
-def scan(info: DumpInfo, spool_dir: Path | None = None) -> ScanResult:
+def scan(info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False) -> ScanResult:
     """Check the whole file without running anything; raises RestoreError naming file and line.
 
     A compressed dump is decompressed into a spool file in `spool_dir` (removed by `discard()`, or
@@ -102,7 +102,7 @@ def scan(info: DumpInfo, spool_dir: Path | None = None) -> ScanResult:
         fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, suffix=".sql", dir=spool_dir)
         spool = os.fdopen(fd, "wb", buffering=1 << 20)
     try:
-        result = _scan(info, spool)
+        result = _scan(info, spool, trusted)
     except BaseException:
         if spool is not None:
             spool.close()
@@ -114,7 +114,7 @@ def scan(info: DumpInfo, spool_dir: Path | None = None) -> ScanResult:
     return result
 
 
-def _scan(info: DumpInfo, spool: IO[bytes] | None) -> ScanResult:
+def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool) -> ScanResult:
     digest = hashlib.sha256()
     roles = RoleTally()
     connected: str | None = None
@@ -159,6 +159,10 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None) -> ScanResult:
                 if isinstance(event, CopyBlock):
                     copies.append(event)
                 statement = event.statement if isinstance(event, CopyBlock) else event
+                if not trusted and (name := reaching_out(statement)):
+                    raise RestoreError(
+                        f"{info.path}:{statement.line}: {refusal(name)}", location=f"line {statement.line}"
+                    )
                 roles.add(statement)
             if not script.complete:
                 raise RestoreError(

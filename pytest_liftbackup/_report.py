@@ -74,6 +74,8 @@ def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]
     else:
         first = outcome.error_text().splitlines()[0] if outcome.error else "not run"
         lines.append(f"  restore:  FAILED after {outcome.seconds:.2f} s: {first}")
+    if outcome.mode:
+        lines.append(f"  mode:     {outcome.mode}")
     if outcome.roles_created:
         lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(outcome.roles_created)}")
     if outcome.elevated:

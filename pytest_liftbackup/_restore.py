@@ -34,6 +34,7 @@ class RestoreOutcome:
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     elevated: int = 0  # extension statements re-composed and run by the superuser
+    mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted (--liftbackup-trusted)
     reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
     kept_facts: dict[str, Any] = field(default_factory=dict)
 
@@ -51,6 +52,7 @@ class RestoreOutcome:
             "skipped": self.skipped,
             "warnings": self.warnings,
             "elevated": self.elevated,
+            "mode": self.mode,
             "sha256": self.info.sha256,
             "dump": str(self.info.path),
             "stored": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -66,6 +68,7 @@ class RestoreOutcome:
         self.skipped = dict(facts["skipped"])
         self.warnings = list(facts["warnings"])
         self.elevated = int(facts["elevated"])
+        self.mode = str(facts.get("mode", ""))
 
     @property
     def ok(self) -> bool:
@@ -84,19 +87,39 @@ class RestoreOutcome:
         return printable(self.error.report() if isinstance(self.error, RestoreError) else str(self.error))
 
 
+def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
+    """Who ran the dump, for the summary and the JSON report."""
+    if trusted:
+        who = "the DSN's user" if host_kind == "existing" else "superuser"
+        return f"trusted (--liftbackup-trusted): restored as {who} {restorer}"
+    after = "dropped after the run" if host_kind == "existing" else "no login after the restore"
+    return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
+
+
 def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
-    """Exact row counts of every ordinary table (partitions counted, their parents not)."""
+    """Exact row counts of every ordinary table (partitions counted, their parents not).
+
+    Read as checks read (the reader, row security off) with only pg_catalog on the search path, so
+    that nothing the dump defines can stand in for `count` or an operator here.
+    """
     counts: dict[str, int] = {}
     with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
+        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
         tables = conn.execute(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
             "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
         ).fetchall()
         for schema, table in tables:
-            row: Any = conn.execute(
-                sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-            ).fetchone()
+            name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            try:
+                row: Any = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise LiftbackupError(
+                    f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
+                    "Its row-level security policy would hide rows from checks; give the DSN a superuser "
+                    "so the reader bypasses row security"
+                ) from None
             counts[f"{schema}.{table}"] = int(row[0])
     return counts
 
@@ -107,10 +130,12 @@ def restore(
     pg_restore: PgBinaries | None,
     workdir: Path,
     jobs: int = 1,
+    trusted: bool = False,
 ) -> None:
     """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
 
     The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
+    `trusted` (--liftbackup-trusted): a superuser (or the DSN's user) runs the dump.
     """
     info = outcome.info
     started = time.perf_counter()
@@ -118,7 +143,7 @@ def restore(
     try:
         if info.is_plain:
             outcome.engine = "native (psycopg)"
-            scanned = _plain_restore.scan(info, workdir)
+            scanned = _plain_restore.scan(info, workdir, trusted=trusted)
             info.sha256 = scanned.sha256
             roles = scanned.roles
         else:
@@ -126,7 +151,7 @@ def restore(
             outcome.engine = f"pg_restore {pg_restore.version}"
             info.sha256 = sha256_of_path(info.path)
             access = _archive_restore.prepare(info, pg_restore, workdir, server_user())
-            plan = _archive_restore.check_and_plan(info, access)
+            plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
             roles = plan.roles
         waited = time.perf_counter()
         host = get_host()
@@ -135,42 +160,47 @@ def restore(
         if host.kind == "throwaway":
             outcome.roles_created = host.roles.ensure(roles.roles)
             owner = roles.main_owner if roles.main_owner in host.roles.created else None
-        database = host.create_database(info.database or info.id, owner=owner)
+        database = host.create_database(
+            info.database or info.id, owner=owner, roles=roles.roles, trusted=trusted
+        )
         outcome.database = database
-        superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" else None
-        if info.is_plain:
-            try:
-                stats = _plain_restore.execute(
-                    info,
-                    scanned,
-                    database.restore_conninfo,
-                    restores_ownership=database.restores_ownership,
-                    superuser=superuser,
-                    jobs=jobs,
-                )
-            finally:
-                scanned.discard()
-            outcome.skipped = stats.skipped
-            outcome.elevated = stats.superuser_statements
-            outcome.warnings = stats.warnings
-        else:
-            assert pg_restore is not None
-            try:
-                outcome.elevated = _archive_restore.restore(
-                    info,
-                    access,
-                    database.restore_conninfo,
-                    restores_ownership=database.restores_ownership,
-                    jobs=jobs,
-                    plan=plan,
-                    superuser=superuser,
-                )
-            finally:
-                access.discard()
-            if not database.restores_ownership:
-                outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+        outcome.mode = _mode(host.kind, database.restorer, trusted)
+        superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" and not trusted else None
+        try:
+            if info.is_plain:
+                try:
+                    stats = _plain_restore.execute(
+                        info,
+                        scanned,
+                        database.restore_conninfo,
+                        restores_ownership=database.restores_ownership,
+                        superuser=superuser,
+                        jobs=jobs,
+                    )
+                finally:
+                    scanned.discard()
+                outcome.skipped = stats.skipped
+                outcome.elevated = stats.superuser_statements
+                outcome.warnings = stats.warnings
+            else:
+                try:
+                    outcome.elevated = _archive_restore.restore(
+                        info,
+                        access,
+                        database.restore_conninfo,
+                        restores_ownership=database.restores_ownership,
+                        jobs=jobs,
+                        plan=plan,
+                        superuser=superuser,
+                    )
+                finally:
+                    access.discard()
+                if not database.restores_ownership:
+                    outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+        finally:
+            host.finish(database)
         outcome.seconds = time.perf_counter() - started
-        outcome.tables = count_rows(database.restore_conninfo)
+        outcome.tables = count_rows(database.read_conninfo)
     except LiftbackupError as exc:
         outcome.error = exc
         outcome.seconds = time.perf_counter() - started

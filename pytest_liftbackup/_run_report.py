@@ -34,6 +34,7 @@ def restore_record(outcome: RestoreOutcome) -> dict[str, Any]:
         "tables": dict(outcome.tables),
         "rows": outcome.rows,
         "error": outcome.error_text() if outcome.error else None,
+        "mode": outcome.mode,
         "roles_created": list(outcome.roles_created),
         "skipped_statements": dict(outcome.skipped),
         "warnings": list(outcome.warnings),

@@ -15,16 +15,31 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from mirakuru.exceptions import ProcessFinishedWithError
+from psycopg import sql
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from ._binaries import PgBinaries
 from ._cluster_cache import ClusterCache, key
 from ._errors import LiftbackupError
-from ._janitor import SUPERUSER, Database, RoleKeeper, conninfo_from, create_database, drop_database
+from ._janitor import (
+    READ_ONLY_OPTIONS,
+    READER,
+    SUPERUSER,
+    Database,
+    RoleKeeper,
+    conninfo_from,
+    database_name,
+    drop_database,
+    new_database,
+    redacted,
+    reset_settings,
+)
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user, temp_base
 
 WINDOWS = sys.platform == "win32"
@@ -259,8 +274,41 @@ class ThrowawayServer:
             info["password"] = self._secret
         return info
 
-    def create_database(self, hint: str, owner: str | None = None) -> Database:
-        return create_database(self, hint, restores_ownership=True, owner=owner)
+    def create_database(
+        self, hint: str, owner: str | None = None, roles: Iterable[str] = (), trusted: bool = False
+    ) -> Database:
+        """A locked-down database for one restore, and a restorer of its own (see _janitor).
+
+        Owned by the dump's main owner when there is one (a NOLOGIN role the restorer is a member of):
+        since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
+        needs the new owner to have that right, as it had on the server the dump came from.
+        `trusted`: the superuser restores (--liftbackup-trusted, for dumps from your own servers).
+        """
+        members = {*roles, *([owner] if owner else [])}
+        restorer = SUPERUSER if trusted else self.roles.new_restorer(members)
+        name = database_name(hint)
+        new_database(self.admin_conninfo(), name, owner or restorer, [restorer, READER])
+        return self.database(name, restorer)
+
+    def database(self, name: str, restorer: str = SUPERUSER) -> Database:
+        """How to reach database `name`: as its restorer, and as the reader."""
+        admin = self.admin_conninfo(name)
+        read = {**admin, "user": READER, "options": READ_ONLY_OPTIONS}
+        where = redacted({**admin, "user": restorer})
+        return Database(name, {**admin, "user": restorer}, read, self.server_version, True, where, restorer)
+
+    def finish(self, database: Database) -> None:
+        """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
+        admin = self.admin_conninfo()
+        reset_settings(admin, database.name)
+        if database.restorer != SUPERUSER:
+            with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(database.name), sql.Identifier(database.restorer)
+                    )
+                )
+            self.roles.retire(database.restorer)
 
     def drop_database(self, database: Database) -> None:
         drop_database(self.admin_conninfo(), database.name)

@@ -19,7 +19,7 @@ from . import _binaries
 from ._cluster_cache import ClusterCache, cache_root, key
 from ._dumpfile import DumpInfo, inspect_dump, major_of, sha256_of_path
 from ._errors import LiftbackupError
-from ._janitor import conninfo_from, database_on
+from ._janitor import conninfo_from
 from ._locate import locate
 from ._restore import RestoreOutcome, restore
 from ._run_report import RunReport
@@ -120,10 +120,10 @@ class LiftbackupSession:
         self._own_hosts[info.id] = (host, name)
         facts = self.cache.meta("restored", name) if host.reused and self.cache else None
         if facts is not None:
-            outcome.stand_in(facts, database_on(host, facts["database"], restores_ownership=True))
+            outcome.stand_in(facts, host.database(facts["database"]))
             return
         assert self._workdir is not None
-        restore(outcome, lambda: host, pg_restore, self._workdir, jobs=self.settings.jobs)
+        restore(outcome, lambda: host, pg_restore, self._workdir, self.settings.jobs, self.settings.trusted)
 
     def outcome(self, dump_id: str) -> RestoreOutcome:
         """The restore of one dump, done on first request and remembered for the session."""
@@ -197,8 +197,8 @@ class LiftbackupSession:
             if reuse and self.reusing:
                 self._restore_reusing(outcome, pg_restore)
             else:
-                jobs = self.settings.jobs
-                restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs=jobs)
+                jobs, trusted = self.settings.jobs, self.settings.trusted
+                restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs, trusted)
         except LiftbackupError as exc:
             outcome.error = exc
 

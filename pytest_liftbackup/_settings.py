@@ -80,9 +80,16 @@ BENCHMARK = (
     "measure each dump's restore with pytest-benchmark (rounds, --benchmark-save, "
     "--benchmark-compare-fail work as usual)",
 )
-ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK)
+TRUSTED = (
+    "liftbackup_trusted",
+    "LIFTBACKUP_TRUSTED",
+    "liftbackup_trusted",
+    "the dumps come from your own servers: restore them as superuser (or as the DSN's user), with any "
+    "extension they create; without it a dump is untrusted input and runs as a role of its own",
+)
+ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK, TRUSTED)
 REPEATABLE = ("liftbackup", "liftbackup_checks")
-FLAGS = ("liftbackup_reuse", "liftbackup_benchmark")
+FLAGS = ("liftbackup_reuse", "liftbackup_benchmark", "liftbackup_trusted")
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -102,6 +109,7 @@ class Settings:
     reuse: bool = False
     cache_dir: str | None = None  # None: the default place
     benchmark: bool = False
+    trusted: bool = False
 
     @property
     def active(self) -> bool:
@@ -203,4 +211,5 @@ def resolve(config: pytest.Config) -> Settings:
         reuse=_flag(config, REUSE),
         cache_dir=next(iter(_resolve(config, CACHE_DIR, multiple=False)[0]), None),
         benchmark=_flag(config, BENCHMARK),
+        trusted=_flag(config, TRUSTED),
     )

@@ -23,7 +23,7 @@ def existing(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
     """A second, separate server standing in for a CI service container, with a precious database."""
     server = ThrowawayServer(pg_binaries)
     with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE ci_user LOGIN CREATEDB PASSWORD '{PASSWORD}'")
+        conn.execute(f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'")
         conn.execute("CREATE DATABASE production OWNER ci_user")
     with psycopg.connect(conninfo_from(server.admin_conninfo("production")), autocommit=True) as conn:
         conn.execute("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)")
