@@ -128,12 +128,14 @@ class ExistingServer:
         reset_settings(self._admin, database.name, own_role)
 
     def drop_database(self, database: Database) -> None:
-        self._drop(database.name)
+        self._drop(database.name, with_role=database.restorer == database.name)
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, with_role: bool = True) -> None:
+        """Drop the database, then the role of the same name that owned it (ours: made by _new_role)."""
         drop_database(self._admin, name)
-        with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        if with_role:
+            with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
     def close(self) -> None:
         """Nothing to stop: databases are dropped one by one by the session."""

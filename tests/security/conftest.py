@@ -51,3 +51,19 @@ def rename_in_toc(toc: Path, old: str, new: str) -> None:
     raw = toc.read_bytes()
     assert raw.count(toc_string(old)) == 1, old
     toc.write_bytes(raw.replace(toc_string(old), toc_string(new)))
+
+
+TRAILER = b"\n--\n-- PostgreSQL database dump complete"
+
+
+def hostile_plain(plain: Path, target: Path, sql: str, *, before_data: bool = False) -> Path:
+    """The real dump with `sql` added: after its session settings, or just before pg_dump's trailer."""
+    raw = plain.read_bytes()
+    if before_data:
+        raw = raw.replace(
+            b"SET row_security = off;\n", b"SET row_security = off;\n" + sql.encode() + b"\n", 1
+        )
+    else:
+        raw = raw.replace(TRAILER, b"\n" + sql.encode() + b"\n" + TRAILER, 1)
+    target.write_bytes(raw)
+    return target
