@@ -11,6 +11,8 @@ from ._sqlnames import qualified, split_qualified
 
 Conn = psycopg.Connection[Any]
 TABLE_KINDS = "('r', 'p', 'f')"  # ordinary, partitioned and foreign tables
+# The check file's schema: the first on the search_path after pg_catalog (see _checks), else public.
+DEFAULT_SCHEMA = "SELECT coalesce((current_schemas(false))[2], 'public')"
 
 
 def table_sql(name: str) -> str:
@@ -53,3 +55,40 @@ def primary_key(conn: Conn, oid: int) -> list[str]:
         "SELECT conkey::int[] FROM pg_constraint WHERE conrelid = %s AND contype = 'p'", (oid,)
     ).fetchone()
     return column_names(conn, oid, list(row[0])) if row else []
+
+
+# Operators and functions outside pg_catalog, not part of an extension, that take only built-in types
+# and share a name with one of PostgreSQL's own. PostgreSQL picks the closest argument types whatever
+# the search_path order, so one of these (`=(oid, regclass)`, `=(varchar, varchar)`) would be chosen over
+# the built-in one in a check's SQL and could decide its result. Run with search_path = pg_catalog only.
+_SHADOWS = """
+WITH builtin_types AS (
+    SELECT t.oid FROM pg_type t WHERE t.typnamespace = 'pg_catalog'::regnamespace
+), own AS (
+    SELECT d.classid, d.objid FROM pg_depend d WHERE d.deptype = 'e'
+)
+SELECT format('operator %s.%s(%s, %s)', n.nspname, o.oprname,
+              coalesce(format_type(nullif(o.oprleft, 0), NULL), 'NONE'),
+              coalesce(format_type(nullif(o.oprright, 0), NULL), 'NONE'))
+FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND (o.oprleft = 0 OR o.oprleft IN (SELECT oid FROM builtin_types))
+  AND (o.oprright = 0 OR o.oprright IN (SELECT oid FROM builtin_types))
+  AND EXISTS (SELECT 1 FROM pg_operator b
+              WHERE b.oprnamespace = 'pg_catalog'::regnamespace AND b.oprname = o.oprname)
+  AND NOT EXISTS (SELECT 1 FROM own WHERE own.classid = 'pg_operator'::regclass AND own.objid = o.oid)
+UNION ALL
+SELECT format('function %s.%s(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes) a WHERE a NOT IN (SELECT oid FROM builtin_types))
+  AND EXISTS (SELECT 1 FROM pg_proc b
+              WHERE b.pronamespace = 'pg_catalog'::regnamespace AND b.proname = p.proname)
+  AND NOT EXISTS (SELECT 1 FROM own WHERE own.classid = 'pg_proc'::regclass AND own.objid = p.oid)
+ORDER BY 1
+"""
+
+
+def shadows_of_builtins(conn: Conn) -> list[str]:
+    """What the restored database defines that could stand in for PostgreSQL's own in check SQL."""
+    return [str(row[0]) for row in conn.execute(_SHADOWS).fetchall()]

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from . import _data_checks, _flyway, _schema_checks
+from ._catalog import shadows_of_builtins
 from ._errors import CheckError
 from ._readonly_sql import NotReadOnly, check_read_only
 from ._sqlnames import ident
@@ -58,16 +59,35 @@ def validate(spec: CheckSpec) -> None:
             ) from None
 
 
+def _trusted_names(conn: psycopg.Connection[Any], scope: Scope) -> None:
+    """Make every name in check SQL mean PostgreSQL's own first, and refuse a dump that shadows one.
+
+    pg_catalog comes first on the search_path, so no relation or same-typed function of the dump can
+    stand in for a catalog or built-in one; a dump that defines a closer match for a built-in operator
+    or function (chosen whatever the path order) makes the check an error, naming the object.
+    """
+    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
+    shadows = shadows_of_builtins(conn)
+    if shadows:
+        shown = ", ".join(shadows[:5]) + (f" and {len(shadows) - 5} more" if len(shadows) > 5 else "")
+        raise CheckError(
+            f"the dump defines {shown}, which PostgreSQL would pick instead of its own built-in in a "
+            "check's SQL; no check can be trusted on this database. If the backup is yours, look "
+            "at how that got into it"
+        )
+    schemas = f"pg_catalog, {ident(scope.schema)}, public" if scope.schema else 'pg_catalog, "$user", public'
+    conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (schemas,))
+
+
 def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> CheckResult:
     timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
     sample = int(spec.get("sample", DEFAULT_SAMPLE))
     try:
         with conn.transaction(force_rollback=True):
-            conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
-            if scope.schema:
-                conn.execute(
-                    "SELECT set_config('search_path', %s, true)", (f"{ident(scope.schema)}, public",)
-                )
+            _trusted_names(conn, scope)
+            conn.execute(
+                "SELECT pg_catalog.set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
+            )
             if spec.kind in _schema_checks.KINDS:
                 return _schema_checks.run(spec, conn)
             if spec.kind in _flyway.KINDS:

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from . import _sqlnormal
-from ._catalog import TABLE_KINDS, column_names, primary_key, relation_oid, require_relation
+from ._catalog import DEFAULT_SCHEMA, TABLE_KINDS, column_names, primary_key, relation_oid, require_relation
 from ._sqlnames import split_qualified, split_reference
 from ._verdict import CheckResult
 from ._vocabulary import CheckSpec
@@ -86,7 +86,7 @@ def _schema_of(conn: Conn, name: str) -> str:
     schema, _ = split_qualified(name) or (None, name)
     if schema:
         return schema
-    row = conn.execute("SELECT current_schema()").fetchone()
+    row = conn.execute(DEFAULT_SCHEMA).fetchone()
     return str(row[0]) if row else "public"
 
 
@@ -334,7 +334,7 @@ def _functions(spec: CheckSpec, conn: Conn) -> CheckResult:
         rows = conn.execute(
             "SELECT l.lanname, pg_get_function_result(p.oid) FROM pg_proc p "
             "JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang "
-            "WHERE p.proname = %s AND n.nspname = coalesce(%s, current_schema())",
+            f"WHERE p.proname = %s AND n.nspname = coalesce(%s, ({DEFAULT_SCHEMA}))",
             (bare, schema),
         ).fetchall()
         if not rows:

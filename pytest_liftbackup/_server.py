@@ -135,7 +135,12 @@ class _Executor(PostgreSQLExecutor):
         return os.path.exists(self.datadir) and self._pg_ctl("status").returncode == 0
 
     def stop(self, sig: int | None = None, exp_sig: int | None = None) -> _Executor:
-        self._pg_ctl("stop", "-m", "fast", "-w")
+        if self._pg_ctl("stop", "-m", "fast", "-w").returncode != 0 and self.process is not None:
+            # Interrupted while starting (no postmaster.pid yet): let `pg_ctl start -w` finish, then
+            # stop what it started, or the server would outlive the folder removed under it.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=120)
+            self._pg_ctl("stop", "-m", "fast", "-w")
         # pytest-postgresql's own stop() runs pg_ctl as root; the launcher it would reap has long exited
         with contextlib.suppress(ProcessFinishedWithError, ProcessLookupError):
             super(PostgreSQLExecutor, self).stop(sig, exp_sig)

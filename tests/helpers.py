@@ -35,7 +35,8 @@ def output(result: pytest.RunResult) -> str:
 
 
 def assert_clean(scratch: Scratch) -> None:
-    assert scratch.leftovers() == [], "the run left files behind"
+    left = scratch.leftovers()
+    assert left == [], f"the run left files behind in {scratch.tmpdir}: {left}"
 
 
 def interrupt_mid_restore(
