@@ -20,10 +20,12 @@ from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
 from ._extensions import reaching_out, refusal, superuser_statement
 from ._janitor import conninfo_from, pg_env
+from ._limits import bounded_copy
 from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries
 
+_MAX_MEMBERS = 200_000  # a directory dump has a file per table (and large object)
 _TOC_ENTRY = re.compile(r"from TOC entry (\d+); \d+ \d+ (.+)$")
 _ERROR = re.compile(r"^pg_restore: error: (.*)$")
 _PROCESSING = re.compile(r"^pg_restore: (creating|processing data for|processing item|executing) (.*)$")
@@ -61,14 +63,16 @@ class ArchiveAccess:
         )
 
 
-def prepare(info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None) -> ArchiveAccess:
+def prepare(
+    info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None, budget: int = 1 << 62
+) -> ArchiveAccess:
     """Check the archive, and give it (and pg_restore) to `user` when pytest runs as root.
 
     Everything made for it lies in one folder under `workdir`, removed by `ArchiveAccess.discard()`.
     """
     folder = make_private_dir(workdir / f"{info.id}.archive", user)
     try:
-        archive = readable_archive(info, folder)
+        archive = readable_archive(info, folder, budget)
         is_dir = archive.is_dir()
         try:
             files = check_directory(archive) if is_dir else [archive]
@@ -93,17 +97,19 @@ def prepare(info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | 
         raise
 
 
-def readable_archive(info: DumpInfo, workdir: Path) -> Path:
+def readable_archive(info: DumpInfo, workdir: Path, budget: int) -> Path:
     """A path pg_restore can read: the dump itself, or an unpacked/decompressed copy under `workdir`."""
     outer = info.extras.get("outer", "none")
     if info.format == "directory (in tarball)":
-        return _unwrap_directory(info, workdir)
+        return _unwrap_directory(info, workdir, budget)
     if outer == "none":
         return info.path
     target = workdir / (info.id + (".tar" if info.format == "tar" else ".dump"))
     try:
         with _decompressor(info.path, outer) as source, open(target, "wb") as sink:
-            shutil.copyfileobj(source, sink, 1 << 20)
+            bounded_copy(source, sink, budget, str(info.path))
+    except RestoreError:
+        raise
     except Exception as exc:
         raise RestoreError(
             f"{info.path}: the {outer} data is corrupt or cut short ({exc}); "
@@ -112,7 +118,7 @@ def readable_archive(info: DumpInfo, workdir: Path) -> Path:
     return target
 
 
-def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
+def _unwrap_directory(info: DumpInfo, workdir: Path, budget: int) -> Path:
     """Unpack the wrapped directory dump; an untrusted tarball may only write regular files below it."""
     toc_member = Path(info.extras["toc_member"])
     top = toc_member.parent.name
@@ -123,14 +129,19 @@ def _unwrap_directory(info: DumpInfo, workdir: Path) -> Path:
             _decompressor(info.path, info.extras.get("outer", "none")) as stream,
             tarfile.open(fileobj=stream, mode="r|") as tar,
         ):
-            for member in tar:
+            for count, member in enumerate(tar):
+                if count > _MAX_MEMBERS:
+                    raise RestoreError(
+                        f"{info.path}: the tarball holds more than {_MAX_MEMBERS} files; "
+                        "no directory-format dump does, so it was crafted or damaged"
+                    )
                 parts = Path(member.name).parts
                 if not member.isfile() or len(parts) != 2 or parts[0] != top or parts[1] in ("..", "."):
                     continue  # links, devices, nested or escaping paths: never written
                 source = tar.extractfile(member)
                 assert source is not None
                 with open(target / parts[1], "wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
+                    budget -= bounded_copy(source, sink, budget, str(info.path))
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise RestoreError(
             f"{info.path}: the tarball is corrupt or cut short ({exc}); take a new backup"

@@ -28,12 +28,14 @@ from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
 from ._extensions import reaching_out, refusal, superuser_statement
 from ._janitor import conninfo_from
+from ._limits import over_budget
 from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
 from ._roles import RoleTally, sets_ownership_or_privileges
 from ._sqlscript import (
     UNDERSTOOD_META,
     CopyBlock,
+    LineTooLong,
     MetaCommand,
     ScriptSyntaxError,
     SqlScript,
@@ -66,13 +68,18 @@ _SPOOL_PREFIX = "liftbackup-spool-"
 
 
 class _Tee:
-    """A readline() source that also writes what it reads to `out` (the decompressed spool)."""
+    """A readline() source that also writes what it reads to `out` (the decompressed spool), up to
+    `budget` bytes (--liftbackup-max-size): a compression bomb stops there."""
 
-    def __init__(self, stream: IO[bytes], out: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], out: IO[bytes], budget: int, what: str) -> None:
         self._stream, self._out = stream, out
+        self._left, self._budget, self._what = budget, budget, what
 
-    def readline(self) -> bytes:
-        line = self._stream.readline()
+    def readline(self, limit: int = -1) -> bytes:
+        line = self._stream.readline(limit)
+        self._left -= len(line)
+        if self._left < 0:
+            raise over_budget(self._what, self._budget)
         self._out.write(line)
         return line
 
@@ -90,7 +97,9 @@ def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
     return RestoreError(f"{info.path}: {what} ({exc}); the backup is damaged, take a new one")
 
 
-def scan(info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False) -> ScanResult:
+def scan(
+    info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False, budget: int | None = None
+) -> ScanResult:
     """Check the whole file without running anything; raises RestoreError naming file and line.
 
     A compressed dump is decompressed into a spool file in `spool_dir` (removed by `discard()`, or
@@ -102,7 +111,7 @@ def scan(info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False
         fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, suffix=".sql", dir=spool_dir)
         spool = os.fdopen(fd, "wb", buffering=1 << 20)
     try:
-        result = _scan(info, spool, trusted)
+        result = _scan(info, spool, trusted, budget if budget is not None else 1 << 62)
     except BaseException:
         if spool is not None:
             spool.close()
@@ -114,7 +123,7 @@ def scan(info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False
     return result
 
 
-def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool) -> ScanResult:
+def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -> ScanResult:
     digest = hashlib.sha256()
     roles = RoleTally()
     connected: str | None = None
@@ -122,7 +131,8 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool) -> ScanResult:
     copies: list[CopyBlock] = []
     try:
         with open_plain(info, digest) as stream:
-            script = SqlScript(_Tee(stream, spool) if spool is not None else stream)  # type: ignore[arg-type]
+            source = _Tee(stream, spool, budget, str(info.path)) if spool is not None else stream
+            script = SqlScript(source)  # type: ignore[arg-type]
             for event in script:
                 if isinstance(event, MetaCommand):
                     if event.name not in UNDERSTOOD_META:
@@ -171,6 +181,10 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool) -> ScanResult:
                     "incomplete, take a new one",
                     location=f"line {script.lines}",
                 )
+    except LineTooLong as exc:
+        raise RestoreError(
+            f"{info.path}:{exc.line}: {exc}; nothing was restored", location=f"line {exc.line}"
+        ) from None
     except ScriptSyntaxError as exc:
         raise RestoreError(
             f"{info.path}:{exc.line}: the dump is cut short: {exc}; take a new backup",

@@ -5,16 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ._limits import human_size
 from ._restore import RestoreOutcome
 from ._session import LiftbackupSession
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
 
 
 def shown_path(path: Path, base: Path) -> Path:

@@ -16,6 +16,8 @@ from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
 from ._janitor import Database, conninfo_from
+from ._limits import Limits, RestoreGuard, check_disk
+from ._roles import RoleTally
 from ._safe_text import printable
 from ._unprivileged import server_user
 
@@ -124,81 +126,126 @@ def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How to restore: connections side by side, whether the dump is trusted, and its limits."""
+
+    jobs: int = 1
+    trusted: bool = False  # --liftbackup-trusted: a superuser (or the DSN's user) runs the dump
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class _Read:
+    """A dump read and checked before any server is asked for: what restoring it needs."""
+
+    roles: RoleTally
+    expanded: int  # bytes of SQL text or archive the restore will read
+    scanned: _plain_restore.ScanResult | None = None
+    access: _archive_restore.ArchiveAccess | None = None
+    plan: _archive_restore.ArchivePlan | None = None
+
+    def discard(self) -> None:
+        if self.scanned is not None:
+            self.scanned.discard()
+        if self.access is not None:
+            self.access.discard()
+
+
+def _read(
+    outcome: RestoreOutcome, pg_restore: PgBinaries | None, workdir: Path, options: RestoreOptions
+) -> _Read:
+    info = outcome.info
+    budget = options.limits.max_bytes(info.size)
+    if info.is_plain:
+        outcome.engine = "native (psycopg)"
+        scanned = _plain_restore.scan(info, workdir, trusted=options.trusted, budget=budget)
+        info.sha256 = scanned.sha256
+        return _Read(scanned.roles, scanned.text.stat().st_size, scanned=scanned)
+    assert pg_restore is not None
+    outcome.engine = f"pg_restore {pg_restore.version}"
+    info.sha256 = sha256_of_path(info.path)
+    access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget)
+    try:
+        plan = _archive_restore.check_and_plan(info, access, trusted=options.trusted)
+    except BaseException:
+        access.discard()
+        raise
+    return _Read(plan.roles, info.size * 3, access=access, plan=plan)
+
+
+def _run(
+    outcome: RestoreOutcome, read: _Read, database: Database, superuser: dict[str, str] | None, jobs: int
+) -> None:
+    info = outcome.info
+    if read.scanned is not None:
+        stats = _plain_restore.execute(
+            info,
+            read.scanned,
+            database.restore_conninfo,
+            restores_ownership=database.restores_ownership,
+            superuser=superuser,
+            jobs=jobs,
+        )
+        outcome.skipped = stats.skipped
+        outcome.elevated = stats.superuser_statements
+        outcome.warnings = stats.warnings
+        return
+    assert read.access is not None
+    outcome.elevated = _archive_restore.restore(
+        info,
+        read.access,
+        database.restore_conninfo,
+        restores_ownership=database.restores_ownership,
+        jobs=jobs,
+        plan=read.plan,
+        superuser=superuser,
+    )
+    if not database.restores_ownership:
+        outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+
+
 def restore(
     outcome: RestoreOutcome,
     get_host: Callable[[], Any],
     pg_restore: PgBinaries | None,
     workdir: Path,
-    jobs: int = 1,
-    trusted: bool = False,
+    options: RestoreOptions | None = None,
 ) -> None:
     """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
 
     The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
-    `trusted` (--liftbackup-trusted): a superuser (or the DSN's user) runs the dump.
+    The restore runs under a guard that stops it past --liftbackup-timeout or --liftbackup-max-size.
     """
+    options = options or RestoreOptions()
     info = outcome.info
     started = time.perf_counter()
-    database: Database | None = None
+    deadline = time.monotonic() + options.limits.timeout
     try:
-        if info.is_plain:
-            outcome.engine = "native (psycopg)"
-            scanned = _plain_restore.scan(info, workdir, trusted=trusted)
-            info.sha256 = scanned.sha256
-            roles = scanned.roles
-        else:
-            assert pg_restore is not None
-            outcome.engine = f"pg_restore {pg_restore.version}"
-            info.sha256 = sha256_of_path(info.path)
-            access = _archive_restore.prepare(info, pg_restore, workdir, server_user())
-            plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
-            roles = plan.roles
-        waited = time.perf_counter()
-        host = get_host()
-        started += time.perf_counter() - waited  # a server start is not part of the restore
-        owner = None
-        if host.kind == "throwaway":
-            outcome.roles_created = host.roles.ensure(roles.roles)
-            owner = roles.main_owner if roles.main_owner in host.roles.created else None
-        database = host.create_database(
-            info.database or info.id, owner=owner, roles=roles.roles, trusted=trusted
-        )
-        outcome.database = database
-        outcome.mode = _mode(host.kind, database.restorer, trusted)
-        superuser = host.admin_conninfo(database.name) if host.kind == "throwaway" and not trusted else None
+        read = _read(outcome, pg_restore, workdir, options)
         try:
-            if info.is_plain:
-                try:
-                    stats = _plain_restore.execute(
-                        info,
-                        scanned,
-                        database.restore_conninfo,
-                        restores_ownership=database.restores_ownership,
-                        superuser=superuser,
-                        jobs=jobs,
-                    )
-                finally:
-                    scanned.discard()
-                outcome.skipped = stats.skipped
-                outcome.elevated = stats.superuser_statements
-                outcome.warnings = stats.warnings
-            else:
-                try:
-                    outcome.elevated = _archive_restore.restore(
-                        info,
-                        access,
-                        database.restore_conninfo,
-                        restores_ownership=database.restores_ownership,
-                        jobs=jobs,
-                        plan=plan,
-                        superuser=superuser,
-                    )
-                finally:
-                    access.discard()
-                if not database.restores_ownership:
-                    outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+            waited = time.perf_counter()
+            host = get_host()
+            started += time.perf_counter() - waited  # a server start is not part of the restore
+            if host.kind == "throwaway":
+                check_disk(host.workdir, 2 * read.expanded, str(info.path))
+            database = _new_database(outcome, host, read.roles, options.trusted)
+            throwaway = host.kind == "throwaway"
+            superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
+            admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
+            budget = options.limits.max_bytes(info.size)
+            try:
+                with RestoreGuard(admin, database.name, deadline, budget) as guard:
+                    try:
+                        _run(outcome, read, database, superuser, options.jobs)
+                    except (LiftbackupError, psycopg.Error):
+                        if guard.tripped:
+                            raise RestoreError(f"{info.path}: {guard.tripped}") from None
+                        raise
+            finally:
+                host.finish(database)
         finally:
-            host.finish(database)
+            read.discard()
         outcome.seconds = time.perf_counter() - started
         outcome.tables = count_rows(database.read_conninfo)
     except LiftbackupError as exc:
@@ -207,3 +254,17 @@ def restore(
     except psycopg.Error as exc:
         outcome.error = LiftbackupError(f"{info.path}: the server failed during the restore: {exc}")
         outcome.seconds = time.perf_counter() - started
+
+
+def _new_database(outcome: RestoreOutcome, host: Any, roles: RoleTally, trusted: bool) -> Database:
+    """The dump's roles (throwaway server only) and a database for it; the outcome records both."""
+    owner = None
+    if host.kind == "throwaway":
+        outcome.roles_created = host.roles.ensure(roles.roles)
+        owner = roles.main_owner if roles.main_owner in host.roles.created else None
+    database: Database = host.create_database(
+        outcome.info.database or outcome.info.id, owner=owner, roles=roles.roles, trusted=trusted
+    )
+    outcome.database = database
+    outcome.mode = _mode(host.kind, database.restorer, trusted)
+    return database

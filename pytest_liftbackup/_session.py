@@ -21,7 +21,7 @@ from ._dumpfile import DumpInfo, inspect_dump, major_of, sha256_of_path
 from ._errors import LiftbackupError
 from ._janitor import conninfo_from
 from ._locate import locate
-from ._restore import RestoreOutcome, restore
+from ._restore import RestoreOptions, RestoreOutcome, restore
 from ._run_report import RunReport
 from ._settings import Settings
 from ._unprivileged import server_user, temp_base
@@ -61,6 +61,11 @@ class LiftbackupSession:
         self.cache = ClusterCache(root) if root is not None else None
         self._own_hosts: dict[str, tuple[Any, str]] = {}  # --liftbackup-reuse: dump id -> (server, key)
         self.run_report = RunReport(self.dumps, settings.report, settings.markdown, self.outcomes)
+
+    @property
+    def restore_options(self) -> RestoreOptions:
+        settings = self.settings
+        return RestoreOptions(settings.jobs, settings.trusted, settings.limits)
 
     def dump(self, dump_id: str) -> DumpInfo:
         return next(d for d in self.dumps if d.id == dump_id)
@@ -123,7 +128,7 @@ class LiftbackupSession:
             outcome.stand_in(facts, host.database(facts["database"]))
             return
         assert self._workdir is not None
-        restore(outcome, lambda: host, pg_restore, self._workdir, self.settings.jobs, self.settings.trusted)
+        restore(outcome, lambda: host, pg_restore, self._workdir, self.restore_options)
 
     def outcome(self, dump_id: str) -> RestoreOutcome:
         """The restore of one dump, done on first request and remembered for the session."""
@@ -197,8 +202,9 @@ class LiftbackupSession:
             if reuse and self.reusing:
                 self._restore_reusing(outcome, pg_restore)
             else:
-                jobs, trusted = self.settings.jobs, self.settings.trusted
-                restore(outcome, lambda: self._host_for(info), pg_restore, self._workdir, jobs, trusted)
+                restore(
+                    outcome, lambda: self._host_for(info), pg_restore, self._workdir, self.restore_options
+                )
         except LiftbackupError as exc:
             outcome.error = exc
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from ._errors import LiftbackupError
+from ._limits import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Limits
 
 # (command-line dest, environment variable, ini name, help)
 DUMP = (
@@ -87,7 +90,23 @@ TRUSTED = (
     "the dumps come from your own servers: restore them as superuser (or as the DSN's user), with any "
     "extension they create; without it a dump is untrusted input and runs as a role of its own",
 )
-ALL = (DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK, TRUSTED)
+TIMEOUT = (
+    "liftbackup_timeout",
+    "LIFTBACKUP_TIMEOUT",
+    "liftbackup_timeout",
+    f"seconds one dump's restore may take before it is stopped and fails (default {DEFAULT_TIMEOUT:.0f})",
+)
+MAX_SIZE = (
+    "liftbackup_max_size",
+    "LIFTBACKUP_MAX_SIZE",
+    "liftbackup_max_size",
+    "how big one dump may expand, decompressed and restored: a size (20G, 500M) or a multiple of the "
+    f"dump file ({DEFAULT_MAX_SIZE}, the default, with a 1 GB floor)",
+)
+ALL = (
+    *(DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK, TRUSTED),
+    *(TIMEOUT, MAX_SIZE),
+)
 REPEATABLE = ("liftbackup", "liftbackup_checks")
 FLAGS = ("liftbackup_reuse", "liftbackup_benchmark", "liftbackup_trusted")
 _TRUE = ("1", "true", "yes", "on")
@@ -110,6 +129,7 @@ class Settings:
     cache_dir: str | None = None  # None: the default place
     benchmark: bool = False
     trusted: bool = False
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def active(self) -> bool:
@@ -212,4 +232,18 @@ def resolve(config: pytest.Config) -> Settings:
         cache_dir=next(iter(_resolve(config, CACHE_DIR, multiple=False)[0]), None),
         benchmark=_flag(config, BENCHMARK),
         trusted=_flag(config, TRUSTED),
+        limits=_limits(config),
     )
+
+
+def _limits(config: pytest.Config) -> Limits:
+    timeout = next(iter(_resolve(config, TIMEOUT, multiple=False)[0]), None)
+    max_size = next(iter(_resolve(config, MAX_SIZE, multiple=False)[0]), None)
+    try:
+        seconds = float(timeout) if timeout else DEFAULT_TIMEOUT
+    except ValueError:
+        raise pytest.UsageError(f"--liftbackup-timeout: expected seconds, got {timeout!r}") from None
+    try:
+        return Limits(seconds, max_size or DEFAULT_MAX_SIZE)
+    except LiftbackupError as exc:
+        raise pytest.UsageError(str(exc)) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 TRAILER = b"-- PostgreSQL database dump complete"
+MAX_LINE = 256 << 20  # longer lines are refused: reading one costs its length in memory
 
 # psql meta-commands that pg_dump itself writes; every other one is refused.
 UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
@@ -113,6 +114,10 @@ class ScriptSyntaxError(Exception):
         self.line = line
 
 
+class LineTooLong(ScriptSyntaxError):
+    """A line or statement longer than the reader's `max_line`: refused before it fills memory."""
+
+
 class SqlScript:
     """Events of one plain dump, read once from a binary stream.
 
@@ -121,18 +126,27 @@ class SqlScript:
     same seekable text), COPY rows are not read at all: the stream seeks past them.
     """
 
-    def __init__(self, stream: IO[bytes], known_copies: dict[int, CopyBlock] | None = None) -> None:
+    def __init__(
+        self, stream: IO[bytes], known_copies: dict[int, CopyBlock] | None = None, max_line: int = MAX_LINE
+    ) -> None:
         self._stream = stream
+        self.max_line = max_line
         self._known = known_copies or {}
         self.lines = 0
         self.offset = 0
         self.complete = False
 
     def _readline(self) -> bytes:
-        line = self._stream.readline()
+        line = self._stream.readline(self.max_line + 1)
         if line:
             self.lines += 1
             self.offset += len(line)
+            if len(line) > self.max_line:
+                raise LineTooLong(
+                    f"line {self.lines} is longer than {self.max_line >> 20} MiB; no pg_dump line of a "
+                    "restorable size is, so the file is damaged or crafted",
+                    self.lines,
+                )
         return line
 
     def _copy_data(self, block: CopyBlock) -> Iterator[bytes]:
@@ -171,6 +185,12 @@ class SqlScript:
             line = self._readline()
             if not line:
                 break
+            if len(buf) > self.max_line:
+                raise LineTooLong(
+                    f"the statement that starts at line {start_line} is longer than "
+                    f"{self.max_line >> 20} MiB; the file is damaged or crafted",
+                    self.lines,
+                )
             if state == "normal" and not in_statement:
                 stripped = line.strip()
                 if not stripped:
