@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lz4.frame
+import psycopg
 import pytest
 import zstandard
 
 from pytest_liftbackup import _binaries
+from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
 from tests.lift_simulator import build
 
@@ -31,6 +33,9 @@ for _name in (
     "LIFTBACKUP_MIGRATIONS",
     "LIFTBACKUP_REPORT",
     "LIFTBACKUP_MARKDOWN",
+    "LIFTBACKUP_TRUSTED",
+    "LIFTBACKUP_TIMEOUT",
+    "LIFTBACKUP_MAX_SIZE",
     "GITHUB_STEP_SUMMARY",
 ):
     os.environ.pop(_name, None)
@@ -48,6 +53,23 @@ def source_server(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer
     server = ThrowawayServer(pg_binaries)
     yield server
     server.close()
+
+
+def second_server(binaries: _binaries.PgBinaries, *statements: str, **in_database: str) -> ThrowawayServer:
+    """Another real server, standing in for a CI service container or a shared test server: the
+    statements run as its superuser, then each `database=statement` in that database."""
+    server = ThrowawayServer(binaries)
+    try:
+        with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)  # type: ignore[call-overload]
+        for database, statement in in_database.items():
+            with psycopg.connect(conninfo_from(server.admin_conninfo(database)), autocommit=True) as conn:
+                conn.execute(statement)  # type: ignore[call-overload]
+    except BaseException:
+        server.close()
+        raise
+    return server
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 from pytest_liftbackup._binaries import PgBinaries
 from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
-from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server, write_bytes
 from tests.helpers import assert_clean, interrupt_mid_restore, output, run, slow_dump
 
 PASSWORD = "s3cret-Pa55word"
@@ -21,12 +21,12 @@ PASSWORD = "s3cret-Pa55word"
 @pytest.fixture(scope="module")
 def existing(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
     """A second, separate server standing in for a CI service container, with a precious database."""
-    server = ThrowawayServer(pg_binaries)
-    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'")
-        conn.execute("CREATE DATABASE production OWNER ci_user")
-    with psycopg.connect(conninfo_from(server.admin_conninfo("production")), autocommit=True) as conn:
-        conn.execute("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)")
+    server = second_server(
+        pg_binaries,
+        f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'",
+        "CREATE DATABASE production OWNER ci_user",
+        production="CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)",
+    )
     yield server
     server.close()
 

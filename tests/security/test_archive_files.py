@@ -28,8 +28,10 @@ REFUSED = (
 )
 
 
-def directory_dump(source: build.SourceDatabase, target: Path) -> Path:
-    return source.dump(target, "-F", "d", "-Z", "0", database=LO_DATABASE)
+@pytest.fixture
+def folder(lo_source: build.SourceDatabase, tmp_path: Path) -> Path:
+    """A real directory-format dump (uncompressed) of a database with a table and a large object."""
+    return lo_source.dump(tmp_path / "dump", "-F", "d", "-Z", "0", database=LO_DATABASE)
 
 
 def data_file(folder: Path) -> str:
@@ -50,13 +52,11 @@ def run_refused(pytester: pytest.Pytester, dump: Path, expected: str, secret: st
 @pytest.mark.parametrize("how", ["climbing", "absolute"])
 def test_a_data_file_name_outside_the_dump_is_refused(
     how: str,
-    lo_source: build.SourceDatabase,
+    folder: Path,
     secret_file: tuple[Path, str],
     pytester: pytest.Pytester,
     scratch: Scratch,
-    tmp_path: Path,
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     secret, content = secret_file
     name = data_file(folder)
     evil = "../" * 12 + str(secret).lstrip("/") if how == "climbing" else str(secret)
@@ -66,13 +66,11 @@ def test_a_data_file_name_outside_the_dump_is_refused(
 
 
 def test_a_blobs_toc_line_outside_the_dump_is_refused(
-    lo_source: build.SourceDatabase,
+    folder: Path,
     secret_file: tuple[Path, str],
     pytester: pytest.Pytester,
     scratch: Scratch,
-    tmp_path: Path,
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     secret, content = secret_file
     blobs = next(folder.glob("blobs*.toc"))
     oid = blobs.read_text().split()[0]
@@ -84,13 +82,11 @@ def test_a_blobs_toc_line_outside_the_dump_is_refused(
 @pytest.mark.parametrize("link", ["symlink", "hardlink"])
 def test_a_data_file_linked_to_a_secret_is_refused(
     link: str,
-    lo_source: build.SourceDatabase,
+    folder: Path,
     secret_file: tuple[Path, str],
     pytester: pytest.Pytester,
     scratch: Scratch,
-    tmp_path: Path,
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     secret, content = secret_file
     name = data_file(folder)
     (folder / name).unlink()
@@ -105,13 +101,12 @@ def test_a_data_file_linked_to_a_secret_is_refused(
 
 
 def test_the_same_through_a_tarball_wrapping_the_directory_dump(
-    lo_source: build.SourceDatabase,
+    folder: Path,
     secret_file: tuple[Path, str],
     pytester: pytest.Pytester,
     scratch: Scratch,
     tmp_path: Path,
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     secret, content = secret_file
     evil = "../" * 12 + str(secret).lstrip("/")
     rename_in_toc(folder / "toc.dat", data_file(folder), evil)
@@ -124,9 +119,8 @@ def test_the_same_through_a_tarball_wrapping_the_directory_dump(
 
 
 def test_a_good_directory_dump_with_a_large_object_restores(
-    lo_source: build.SourceDatabase, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+    folder: Path, pytester: pytest.Pytester, scratch: Scratch
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     result = run(pytester, f"--liftbackup={folder}")
     assert result.ret == 0, output(result)
     assert "1 tables, 2 rows" in output(result)
@@ -135,9 +129,8 @@ def test_a_good_directory_dump_with_a_large_object_restores(
 
 @pytest.mark.skipif(server_user() is None, reason="pg_restore changes user only when pytest runs as root")
 def test_as_root_pg_restore_gets_a_private_copy_owned_by_the_server_user(
-    lo_source: build.SourceDatabase, pg_binaries: PgBinaries, tmp_path: Path
+    folder: Path, pg_binaries: PgBinaries
 ) -> None:
-    folder = directory_dump(lo_source, tmp_path / "dump")
     info = inspect_dump(LocatedDump(folder, str(folder), "given"), "d")
     user = server_user()
     assert user is not None

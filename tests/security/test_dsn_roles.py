@@ -17,7 +17,7 @@ import pytest
 from pytest_liftbackup._binaries import PgBinaries
 from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
-from tests.conftest import PLAIN_NAME, Dumps, Scratch
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server
 from tests.helpers import assert_clean, output, run
 from tests.security.conftest import hostile_plain
 
@@ -27,15 +27,15 @@ PASSWORD = "Dsn-pa55word"
 @pytest.fixture(scope="module")
 def shared(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
     """A shared server: a superuser, a user who owns a database and may create roles, a CREATEDB user."""
-    server = ThrowawayServer(pg_binaries)
-    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE super_ci LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
-        conn.execute(f"CREATE ROLE creator LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'")
-        conn.execute(f"CREATE ROLE plain LOGIN CREATEDB PASSWORD '{PASSWORD}'")
-        conn.execute("CREATE DATABASE creator_db OWNER creator")
-        conn.execute("CREATE DATABASE plain_db OWNER plain")
-    with psycopg.connect(conninfo_from(server.admin_conninfo("creator_db")), autocommit=True) as conn:
-        conn.execute("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)")
+    server = second_server(
+        pg_binaries,
+        f"CREATE ROLE super_ci LOGIN SUPERUSER PASSWORD '{PASSWORD}'",
+        f"CREATE ROLE creator LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'",
+        f"CREATE ROLE plain LOGIN CREATEDB PASSWORD '{PASSWORD}'",
+        "CREATE DATABASE creator_db OWNER creator",
+        "CREATE DATABASE plain_db OWNER plain",
+        creator_db="CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)",
+    )
     yield server
     server.close()
 
@@ -146,3 +146,41 @@ def test_trusted_restores_as_the_dsn_user(
     assert "mode:     trusted (--liftbackup-trusted): restored as the DSN's user plain" in text
     assert state(shared) == before
     assert os.environ.get("LIFTBACKUP_TRUSTED") is None
+
+
+@pytest.fixture
+def rejecting(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
+    """A server whose pg_hba.conf turns away the restore roles (liftbackup_lift_simulator_*)."""
+    server = ThrowawayServer(pg_binaries, cache=None)
+    admin = server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE super_ci LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
+        hba = Path(str(conn.execute("SHOW hba_file").fetchone()[0]))  # type: ignore[index]
+        hba.write_text("local all /^liftbackup_lift_simulator_ reject\n" + hba.read_text())
+        conn.execute("SELECT pg_reload_conf()")
+    yield server
+    server.close()
+
+
+def test_a_server_that_turns_the_restore_role_away_is_one_clear_error(
+    dumps: Dumps, rejecting: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    before = state_of(rejecting)
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={dsn(rejecting, 'super_ci')}")
+    text = output(result)
+    assert result.ret == 1, text
+    assert "--liftbackup-dsn: the restore role liftbackup_lift_simulator_" in text
+    assert (
+        "Allow password logins for roles named liftbackup_* (pg_hba.conf), or pass --liftbackup-trusted"
+        in text
+    )
+    assert PASSWORD not in text and "Traceback" not in text
+    assert state_of(rejecting) == before
+    assert_clean(scratch)
+
+
+def state_of(server: ThrowawayServer) -> tuple[list[str], list[str]]:
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        dbs = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
+        roles = sorted(r[0] for r in conn.execute("SELECT rolname FROM pg_roles"))
+    return dbs, roles

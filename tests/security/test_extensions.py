@@ -14,7 +14,7 @@ import pytest
 from pytest_liftbackup._binaries import PgBinaries
 from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
-from tests.conftest import PLAIN_NAME, Dumps, Scratch
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build
 from tests.security.conftest import hostile_plain
@@ -25,10 +25,11 @@ PASSWORD = "known-ci-Passw0rd"
 @pytest.fixture(scope="module")
 def victim(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
     """A second real server, like a CI service container with a known password and precious data."""
-    server = ThrowawayServer(pg_binaries)
-    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE ci LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
-        conn.execute("CREATE TABLE precious (id int); INSERT INTO precious VALUES (1)")
+    server = second_server(
+        pg_binaries,
+        f"CREATE ROLE ci LOGIN SUPERUSER PASSWORD '{PASSWORD}'",
+        "CREATE TABLE precious (id int); INSERT INTO precious VALUES (1)",
+    )
     yield server
     server.close()
 
@@ -112,13 +113,22 @@ def test_an_extension_created_another_way_is_stopped_by_postgresql(
     assert_clean(scratch)
 
 
+@pytest.mark.parametrize("how", ["option", "environment"])
 def test_trusted_restores_it_as_superuser_and_says_so(
-    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+    how: str,
+    dumps: Dumps,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dump = hostile_plain(
         dumps.plain, tmp_path / PLAIN_NAME, PG_DUMP_SHAPE.format(name="dblink"), before_data=True
     )
-    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-trusted", "--liftbackup-report=v.json")
+    if how == "environment":
+        monkeypatch.setenv("LIFTBACKUP_TRUSTED", "1")
+    flag = ["--liftbackup-trusted"] if how == "option" else []
+    result = run(pytester, f"--liftbackup={dump}", *flag, "--liftbackup-report=v.json")
     text = output(result)
     assert result.ret == 0, text
     assert "mode:     trusted (--liftbackup-trusted): restored as superuser liftbackup_superuser" in text
