@@ -125,6 +125,11 @@ class RestoreGuard:
         self._done.set()
         self._thread.join()
 
+    def final_look(self) -> str:
+        """Once more, after the restore: a database that outgrew the budget between two looks fails too."""
+        with self._admin() as conn:
+            return self.tripped or self._reason(conn)
+
     def _watch(self) -> None:
         import psycopg
 

@@ -242,6 +242,8 @@ def restore(
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: {guard.tripped}") from None
                         raise
+                if reason := guard.final_look():
+                    raise RestoreError(f"{info.path}: {reason}")
             finally:
                 host.finish(database)
         finally:

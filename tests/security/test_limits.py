@@ -11,10 +11,14 @@ import tarfile
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from pytest_liftbackup._janitor import conninfo_from
+from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
 from tests.helpers import assert_clean, output, run
+from tests.lift_simulator import build
 from tests.security.conftest import hostile_plain
 
 MB = 1 << 20
@@ -111,7 +115,6 @@ def test_a_statement_that_sleeps_past_the_timeout_is_stopped(
 GROW = """
 CREATE TABLE public.filler AS SELECT g, pg_catalog.repeat('z', 1000) AS pad
 FROM pg_catalog.generate_series(1, 60000) AS g;
-SELECT pg_sleep(5);
 """
 
 
@@ -140,4 +143,29 @@ def test_bad_limits_are_usage_errors(
     result = run(pytester, f"--liftbackup={dumps.plain}", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in output(result)
+    assert_clean(scratch)
+
+
+def test_a_custom_archive_whose_data_inflates_in_the_database_is_stopped(
+    source_server: ThrowawayServer,
+    source: build.SourceDatabase,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    """pg_restore inflates the archive's own compressed data into the database: the database budget."""
+    admin = source_server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE inflating OWNER {build.OWNER}")
+    with psycopg.connect(conninfo_from({**admin, "dbname": "inflating"}), autocommit=True) as conn:
+        conn.execute(f"SET ROLE {build.OWNER}")
+        conn.execute(
+            "CREATE TABLE filler AS SELECT g, repeat('z', 1000) AS pad FROM generate_series(1, 60000) g"
+        )
+    archive = source.dump(tmp_path / "inflating.dump", "-F", "c", "-Z", "9", database="inflating")
+    assert archive.stat().st_size < 2 * MB
+    result = run(pytester, f"--liftbackup={archive}", "--liftbackup-max-size=40M")
+    text = output(result)
+    assert result.ret == 1, text
+    assert "the restored database grew past 41.9 MB (--liftbackup-max-size); it was stopped" in text
     assert_clean(scratch)
