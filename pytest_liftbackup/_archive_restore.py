@@ -18,7 +18,7 @@ from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
-from ._extensions import reaching_out, refusal, superuser_statement
+from ._extensions import reaching_out, refusal, superuser_statement, with_hint
 from ._janitor import conninfo_from, pg_env
 from ._limits import bounded_copy
 from ._roles import RoleTally
@@ -266,6 +266,7 @@ def restore(
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:
             message += "; the archive is damaged or cut short; take a new backup"
+        message = with_hint(message)
         raise RestoreError(
             f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
             location=entry,

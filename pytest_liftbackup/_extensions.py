@@ -74,6 +74,16 @@ def refusal(name: str) -> str:
     )
 
 
+def with_hint(message: str) -> str:
+    """PostgreSQL's refusal to let the restorer create an extension, with what the user can do."""
+    if "permission denied to create extension" in message:
+        return (
+            f"{message}; only a superuser may create it, and the plugin does so only for extensions that "
+            "cannot reach outside the database: pass --liftbackup-trusted if you trust this dump"
+        )
+    return message
+
+
 def superuser_statement(statement: Statement) -> sql.Composed | None:
     """Our own rewrite of a pg_dump extension statement, or None when it is not one."""
     entry = statement.entry

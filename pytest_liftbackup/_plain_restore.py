@@ -26,7 +26,7 @@ from psycopg.pq import TransactionStatus
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
-from ._extensions import reaching_out, refusal, superuser_statement
+from ._extensions import reaching_out, refusal, superuser_statement, with_hint
 from ._janitor import conninfo_from
 from ._limits import over_budget
 from ._restore_pool import TaskFailed, TaskPool, run_statement
@@ -293,7 +293,7 @@ def _restore_error(info: DumpInfo, statement: Statement, exc: psycopg.Error) -> 
     copy_line = _COPY_CONTEXT_LINE.search(context)
     if copy_line:
         line = statement.line + int(copy_line.group(1))
-    primary = diag.message_primary or str(exc).strip()
+    primary = with_hint(diag.message_primary or str(exc).strip())
     detail = "\n".join(
         part
         for part in (
