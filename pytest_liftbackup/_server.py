@@ -12,9 +12,11 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -147,6 +149,24 @@ class _Executor(PostgreSQLExecutor):
         return self
 
 
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill a tool and everything it started, and wait (up to 5 s) until none of them is left."""
+    if WINDOWS:
+        proc.kill()
+        proc.wait()
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+
+
 class ThrowawayServer:
     """A private PostgreSQL cluster in a temporary folder, started on demand and removed by `close()`.
 
@@ -191,14 +211,23 @@ class ThrowawayServer:
         return f"throwaway {self.binaries}{who}"
 
     def _run_tool(self, *args: str) -> None:
+        """Run initdb (and the like) in a process group of its own: interrupted, the whole group is
+        killed, so no `postgres --single` it started goes on writing into a folder being removed."""
         extra = self.os_user.popen_kwargs() if self.os_user else {}
-        done = subprocess.run(
-            list(args), capture_output=True, text=True, cwd=self.workdir, timeout=300, check=False, **extra
-        )
-        if done.returncode != 0:
+        if not WINDOWS:
+            extra["start_new_session"] = True
+        with subprocess.Popen(
+            list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir, **extra
+        ) as proc:
+            try:
+                out, err = proc.communicate(timeout=300)
+            except BaseException:
+                _kill_group(proc)
+                raise
+        if proc.returncode != 0:
             raise LiftbackupError(
-                f"{Path(args[0]).name} failed with exit code {done.returncode}: "
-                f"{(done.stderr or done.stdout).strip()[-2000:]}"
+                f"{Path(args[0]).name} failed with exit code {proc.returncode}: "
+                f"{(err or out).strip()[-2000:]}"
             )
 
     def _start(self, reuse: str | None) -> None:

@@ -36,7 +36,8 @@ def output(result: pytest.RunResult) -> str:
 
 def assert_clean(scratch: Scratch) -> None:
     left = scratch.leftovers()
-    assert left == [], f"the run left files behind in {scratch.tmpdir}: {left}"
+    inside = sorted(str(p.relative_to(scratch.tmpdir)) for p in scratch.tmpdir.rglob("*"))[:15]
+    assert left == [], f"the run left files behind in {scratch.tmpdir}: {inside}"
 
 
 def interrupt_mid_restore(
