@@ -6,6 +6,7 @@ transaction, so no check can leave anything behind: the transaction is always ro
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ._verdict import CheckResult
 from ._vocabulary import CheckFile, CheckFileError, CheckSpec
 
 DEFAULT_TIMEOUT = 300.0
+_SHADOWS_SEEN: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[str]] = weakref.WeakKeyDictionary()
 DEFAULT_SAMPLE = 5
 
 
@@ -67,7 +69,9 @@ def _trusted_names(conn: psycopg.Connection[Any], scope: Scope) -> None:
     or function (chosen whatever the path order) makes the check an error, naming the object.
     """
     conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
-    shadows = shadows_of_builtins(conn)
+    shadows = _SHADOWS_SEEN.get(conn)
+    if shadows is None:  # a restored database only ever gets read: one look per connection will do
+        shadows = _SHADOWS_SEEN[conn] = shadows_of_builtins(conn)
     if shadows:
         shown = ", ".join(shadows[:5]) + (f" and {len(shadows) - 5} more" if len(shadows) > 5 else "")
         raise CheckError(

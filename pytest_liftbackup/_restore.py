@@ -153,13 +153,12 @@ class _Read:
 
 
 def _read(
-    outcome: RestoreOutcome, pg_restore: PgBinaries | None, workdir: Path, options: RestoreOptions
+    outcome: RestoreOutcome, pg_restore: PgBinaries | None, workdir: Path, trusted: bool, budget: int
 ) -> _Read:
     info = outcome.info
-    budget = options.limits.max_bytes(info.size)
     if info.is_plain:
         outcome.engine = "native (psycopg)"
-        scanned = _plain_restore.scan(info, workdir, trusted=options.trusted, budget=budget)
+        scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget)
         info.sha256 = scanned.sha256
         return _Read(scanned.roles, scanned.text.stat().st_size, scanned=scanned)
     assert pg_restore is not None
@@ -167,7 +166,7 @@ def _read(
     info.sha256 = sha256_of_path(info.path)
     access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget)
     try:
-        plan = _archive_restore.check_and_plan(info, access, trusted=options.trusted)
+        plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
     except BaseException:
         access.discard()
         raise
@@ -221,8 +220,9 @@ def restore(
     info = outcome.info
     started = time.perf_counter()
     deadline = time.monotonic() + options.limits.timeout
+    budget = options.limits.max_bytes(info.size)
     try:
-        read = _read(outcome, pg_restore, workdir, options)
+        read = _read(outcome, pg_restore, workdir, options.trusted, budget)
         try:
             waited = time.perf_counter()
             host = get_host()
@@ -233,7 +233,6 @@ def restore(
             throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
             admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
-            budget = options.limits.max_bytes(info.size)
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:
