@@ -15,18 +15,29 @@ from tests.lift_simulator import build
 LO_DATABASE = "with_large_object"
 
 
+def make_database(server: ThrowawayServer, name: str, *statements: str, owner: str | None = None) -> None:
+    """A database on `server` with the statements run in it (as `owner`, who owns it, when given)."""
+    admin = server.admin_conninfo()
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}" + (f" OWNER {owner}" if owner else ""))  # type: ignore[arg-type]
+    with psycopg.connect(conninfo_from({**admin, "dbname": name}), autocommit=True) as conn:
+        if owner:
+            conn.execute(f"SET ROLE {owner}")  # type: ignore[arg-type]
+        for statement in statements:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def lo_source(source_server: ThrowawayServer, source: build.SourceDatabase) -> build.SourceDatabase:
     """A database with a table and a large object: its directory dump has a blobs TOC."""
-    admin = source_server.admin_conninfo()
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-        conn.execute("CREATE ROLE note_owner NOLOGIN")
-        conn.execute(f"CREATE DATABASE {LO_DATABASE} OWNER note_owner")
-    with psycopg.connect(conninfo_from({**admin, "dbname": LO_DATABASE}), autocommit=True) as conn:
-        conn.execute("SET ROLE note_owner")
-        conn.execute("CREATE TABLE note (id int PRIMARY KEY, body text)")
-        conn.execute("INSERT INTO note VALUES (1, 'plain row'), (2, 'another')")
-        conn.execute("SELECT lo_from_bytea(0, 'large object body')")
+    make_database(
+        source_server,
+        LO_DATABASE,
+        "CREATE TABLE note (id int PRIMARY KEY, body text)",
+        "INSERT INTO note VALUES (1, 'plain row'), (2, 'another')",
+        "SELECT lo_from_bytea(0, 'large object body')",
+        owner=build.OWNER,
+    )
     return source
 
 

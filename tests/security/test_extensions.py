@@ -17,7 +17,7 @@ from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build
-from tests.security.conftest import hostile_plain
+from tests.security.conftest import hostile_plain, make_database
 
 PASSWORD = "known-ci-Passw0rd"
 
@@ -86,11 +86,7 @@ def test_the_same_in_a_custom_archive(
     scratch: Scratch,
     tmp_path: Path,
 ) -> None:
-    admin = source_server.admin_conninfo()
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE with_dblink")
-    with psycopg.connect(conninfo_from({**admin, "dbname": "with_dblink"}), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION dblink")
+    make_database(source_server, "with_dblink", "CREATE EXTENSION dblink")
     archive = source.dump(tmp_path / "with_dblink.dump", "-F", "c", database="with_dblink")
     result = run(pytester, f"--liftbackup={archive}")
     text = output(result)

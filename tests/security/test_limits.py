@@ -11,15 +11,13 @@ import tarfile
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build
-from tests.security.conftest import hostile_plain
+from tests.security.conftest import hostile_plain, make_database
 
 MB = 1 << 20
 
@@ -154,14 +152,12 @@ def test_a_custom_archive_whose_data_inflates_in_the_database_is_stopped(
     tmp_path: Path,
 ) -> None:
     """pg_restore inflates the archive's own compressed data into the database: the database budget."""
-    admin = source_server.admin_conninfo()
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE inflating OWNER {build.OWNER}")
-    with psycopg.connect(conninfo_from({**admin, "dbname": "inflating"}), autocommit=True) as conn:
-        conn.execute(f"SET ROLE {build.OWNER}")
-        conn.execute(
-            "CREATE TABLE filler AS SELECT g, repeat('z', 1000) AS pad FROM generate_series(1, 60000) g"
-        )
+    make_database(
+        source_server,
+        "inflating",
+        "CREATE TABLE filler AS SELECT g, repeat('z', 1000) AS pad FROM generate_series(1, 60000) g",
+        owner=build.OWNER,
+    )
     archive = source.dump(tmp_path / "inflating.dump", "-F", "c", "-Z", "9", database="inflating")
     assert archive.stat().st_size < 2 * MB
     result = run(pytester, f"--liftbackup={archive}", "--liftbackup-max-size=40M")
