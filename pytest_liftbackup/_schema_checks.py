@@ -206,6 +206,9 @@ def _foreign_keys(spec: CheckSpec, conn: Conn) -> CheckResult:
     return _result(table, details, len(spec.get("foreign_keys")), f"{table}: foreign keys as described")
 
 
+_ONE = {"indexes": "index", "check constraints": "check constraint", "triggers": "trigger"}
+
+
 def _named(
     spec: CheckSpec,
     conn: Conn,
@@ -223,8 +226,20 @@ def _named(
     wanted = dict(spec.get(spec.kind))
     details = []
     missing = [n for n in wanted if n not in have]
-    if missing:
-        details.append(f"Missing {what} on {table}: " + ", ".join(missing))
+    unclaimed = [n for n in have if n not in wanted]
+    twins = {}  # a missing name -> an unwanted object with exactly the wanted definition
+    for name in missing:
+        if wanted[name]:  # an entry with no details matches anything: no twin to name
+            twin = next((n for n in unclaimed if not differences(oid, name, wanted[name], have[n])), None)
+            if twin is not None:
+                twins[name] = twin
+                unclaimed.remove(twin)
+    if len(twins) < len(missing):
+        details.append(f"Missing {what} on {table}: " + ", ".join(n for n in missing if n not in twins))
+    one = _ONE[what]
+    details += [
+        f"Missing {one} {name} on {table}; the same {one} exists as {twin}" for name, twin in twins.items()
+    ]
     for name, want in wanted.items():
         if name in have:
             details.extend(differences(oid, name, want, have[name]))

@@ -200,3 +200,73 @@ def test_the_run_is_the_same_with_the_shipped_file_found_by_default(
     out = "\n".join(result.outlines)
     assert "liftbackup: checks: checks/ from default (checks/ under the rootdir)" in out
     assert "no migrations folder: pass --liftbackup-migrations=DIR or set flyway.migrations" in out
+
+
+def test_the_fixture_schema_follows_schema_md_to_the_letter(source: build.SourceDatabase) -> None:
+    """The facts of ../shared/lift_simulator/SCHEMA.md that the shipped checks rely on, read from
+    the database our migrations build (so a fixture that drifts from the real schema fails here)."""
+    import psycopg
+
+    from pytest_liftbackup._janitor import conninfo_from
+
+    with psycopg.connect(conninfo_from({**source.admin, "dbname": build.DATABASE})) as conn:
+
+        def rows(query: str) -> set[tuple[Any, ...]]:
+            return set(conn.execute(query).fetchall())  # type: ignore[call-overload]
+
+        indexes = rows(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'lift_simulator' AND tablename = 'simulation_run'"
+        )
+        assert indexes == {
+            ("simulation_run_pkey",),
+            ("idx_simulation_run_lift_system",),
+            ("idx_simulation_run_version",),
+            ("idx_simulation_run_scenario",),
+            ("idx_simulation_run_status",),
+            ("idx_simulation_run_created_at",),
+        }
+        # V11: a unique index, not a constraint; V6's idx_scenario_version is gone
+        assert rows("SELECT conname FROM pg_constraint WHERE conname = 'uq_scenario_version_name'") == set()
+        assert rows("SELECT 1 FROM pg_indexes WHERE indexname = 'idx_scenario_version'") == set()
+        assert rows("SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_scenario_version_name'") == {
+            (
+                "CREATE UNIQUE INDEX uq_scenario_version_name ON lift_simulator.scenario USING btree "
+                "(lift_system_version_id, name)",
+            )
+        }
+        commented = rows(
+            "SELECT c.relname FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
+            "WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0 AND c.relnamespace = 'lift_simulator'::regnamespace"
+        )
+        tables = {"lift_system", "lift_system_version", "scenario", "simulation_run"}
+        assert {(t,) for t in tables | {"idx_scenario_name", "uq_scenario_version_name"}} <= commented
+        assert rows("SELECT obj_description('lift_simulator'::regnamespace, 'pg_namespace') IS NOT NULL") == {
+            (True,)
+        }
+        assert rows("SELECT count(*) FROM pg_description WHERE classoid = 'pg_trigger'::regclass") == {(3,)}
+        assert rows(
+            "SELECT installed_rank, version, type, script FROM lift_simulator.flyway_schema_history "
+            "WHERE installed_rank = 0"
+        ) == {(0, None, "SCHEMA", '"lift_simulator"')}
+        owners = rows(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = 'lift_simulator'::regnamespace"
+        )
+        assert owners == {(build.OWNER,)}
+
+
+def test_an_index_under_another_name_is_named(pytester: pytest.Pytester, dumps: Dumps, scratch: Any) -> None:
+    """What the old fixture's names would have said on a real backup: missing, but there as another name."""
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks" / "old.yml").write_text(
+        "schema: lift_simulator\nchecks:\n  run_indexes:\n    table: simulation_run\n    indexes:\n"
+        "      idx_simulation_run_lift_system_id: {columns: [lift_system_id]}\n"
+        "      idx_simulation_run_nowhere: {columns: [seed]}\n"
+    )
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    out = "\n".join(result.outlines)
+    result.assert_outcomes(passed=1, failed=1)
+    assert "Missing indexes on simulation_run: idx_simulation_run_nowhere" in out
+    assert (
+        "Missing index idx_simulation_run_lift_system_id on simulation_run; "
+        "the same index exists as idx_simulation_run_lift_system"
+    ) in out

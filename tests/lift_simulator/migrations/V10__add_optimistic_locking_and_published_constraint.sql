@@ -8,3 +8,5 @@ UPDATE lift_system_version SET is_published = false WHERE status <> 'PUBLISHED' 
 DROP INDEX IF EXISTS idx_lift_system_version_published;
 CREATE UNIQUE INDEX uq_lift_system_version_single_published
     ON lift_system_version (lift_system_id) WHERE is_published = true;
+COMMENT ON COLUMN lift_system_version.lock_version IS 'Optimistic locking version';
+COMMENT ON COLUMN simulation_run.lock_version IS 'Optimistic locking version';

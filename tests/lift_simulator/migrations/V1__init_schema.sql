@@ -27,3 +27,14 @@ CREATE UNIQUE INDEX uq_lift_system_version_number ON lift_system_version (lift_s
 CREATE INDEX idx_lift_system_version_status ON lift_system_version (status);
 CREATE INDEX idx_lift_system_version_config ON lift_system_version USING GIN (config);
 CREATE INDEX idx_lift_system_version_published ON lift_system_version (lift_system_id) WHERE is_published = true;
+
+COMMENT ON SCHEMA lift_simulator IS 'Lift Config Service: lift systems and their versioned configurations';
+COMMENT ON TABLE lift_system IS 'A lift system (building installation) whose configuration is versioned';
+COMMENT ON COLUMN lift_system.system_key IS 'Stable business key of the lift system';
+COMMENT ON COLUMN lift_system.display_name IS 'Name shown to users';
+COMMENT ON COLUMN lift_system.description IS 'Free text description';
+COMMENT ON TABLE lift_system_version IS 'One version of a lift system configuration';
+COMMENT ON COLUMN lift_system_version.version_number IS 'Version number, unique per lift system';
+COMMENT ON COLUMN lift_system_version.status IS 'DRAFT, PUBLISHED or ARCHIVED';
+COMMENT ON COLUMN lift_system_version.is_published IS 'True for the version in use';
+COMMENT ON COLUMN lift_system_version.config IS 'The configuration document (floors, lifts, controller)';

@@ -7,3 +7,6 @@ CREATE TABLE scenario (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX idx_scenario_json ON scenario USING GIN (scenario_json);
+
+COMMENT ON TABLE scenario IS 'A passenger traffic scenario to simulate';
+COMMENT ON COLUMN scenario.scenario_json IS 'The scenario document';

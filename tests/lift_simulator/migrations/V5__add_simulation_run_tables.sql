@@ -10,6 +10,7 @@ CREATE TABLE simulation_run (
     id BIGSERIAL PRIMARY KEY,
     lift_system_id BIGINT NOT NULL REFERENCES lift_system (id) ON DELETE CASCADE,
     version_id BIGINT NOT NULL REFERENCES lift_system_version (id) ON DELETE CASCADE,
+    scenario_id BIGINT REFERENCES simulation_scenario (id) ON DELETE CASCADE,
     status VARCHAR(20) NOT NULL DEFAULT 'CREATED',
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     started_at TIMESTAMPTZ,
@@ -21,7 +22,14 @@ CREATE TABLE simulation_run (
     artefact_base_path VARCHAR(500),
     CONSTRAINT chk_simulation_run_status CHECK (status IN ('CREATED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'))
 );
-CREATE INDEX idx_simulation_run_lift_system_id ON simulation_run (lift_system_id);
-CREATE INDEX idx_simulation_run_version_id ON simulation_run (version_id);
+CREATE INDEX idx_simulation_run_lift_system ON simulation_run (lift_system_id);
+CREATE INDEX idx_simulation_run_version ON simulation_run (version_id);
+CREATE INDEX idx_simulation_run_scenario ON simulation_run (scenario_id);
 CREATE INDEX idx_simulation_run_status ON simulation_run (status);
 CREATE INDEX idx_simulation_run_created_at ON simulation_run (created_at DESC);
+
+COMMENT ON TABLE simulation_run IS 'One run of the lift simulator';
+COMMENT ON COLUMN simulation_run.status IS 'CREATED, RUNNING, SUCCEEDED, FAILED or CANCELLED';
+COMMENT ON COLUMN simulation_run.total_ticks IS 'Ticks the run will take';
+COMMENT ON COLUMN simulation_run.current_tick IS 'Ticks done so far';
+COMMENT ON COLUMN simulation_run.artefact_base_path IS 'Where the run writes its results';

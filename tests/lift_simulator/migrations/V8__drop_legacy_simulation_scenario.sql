@@ -1,3 +1,3 @@
 SET search_path TO lift_simulator;
 
-DROP TABLE IF EXISTS simulation_scenario;
+DROP TABLE IF EXISTS simulation_scenario CASCADE;
