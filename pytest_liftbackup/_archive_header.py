@@ -93,7 +93,7 @@ def read_archive_header(stream: IO[bytes]) -> ArchiveHeader:
         compression = _COMPRESSION.get(r.byte(), "unknown")
     else:
         level = r.int()
-        compression = "gzip" if level not in (0, -1) else "none"
+        compression = "none" if level == 0 else "gzip"  # -1: zlib's default level, still gzip
     sec, minute, hour, mday, mon, year, _isdst = (r.int() for _ in range(7))
     created = f"{year + 1900:04d}-{mon + 1:02d}-{mday:02d} {hour:02d}:{minute:02d}:{sec:02d}"
     database = r.str()

@@ -35,7 +35,7 @@ _DOLLAR_TAG = re.compile(rb"\$(?:[A-Za-z_\x80-\xff][A-Za-z_0-9\x80-\xff]*)?\$")
 _IDENT_CHAR = re.compile(rb"[A-Za-z_0-9\x80-\xff$]")
 _META_NAME = re.compile(rb"\\([A-Za-z]+|[^A-Za-z\s])?")
 _TOC_HEADER = re.compile(
-    rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner:(?: (.*?))?(?:; Tablespace: .*)?$"
+    rb"^-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner:(?: (.*?))?(?:; Tablespace:.*)?$"
 )
 _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import signal
 from pathlib import Path
 
@@ -86,3 +87,24 @@ def test_interrupted_mid_restore_leaves_no_server_and_no_folder(
     )
     assert servers_under(scratch.tmpdir) == []
     assert_clean(scratch)
+
+
+@pytest.mark.parametrize(("level", "shown"), [(-1, "gzip"), (0, "none"), (6, "gzip")])
+def test_archive_compression_of_pg_dump_before_16_is_read_from_its_level(level: int, shown: str) -> None:
+    """Archives before format 1.15 store a zlib level; -1 is zlib's default, so gzip."""
+    from pytest_liftbackup._archive_header import read_archive_header
+
+    def int_(value: int) -> bytes:
+        return bytes([1 if value < 0 else 0]) + abs(value).to_bytes(4, "little")
+
+    def str_(text: str) -> bytes:
+        return int_(len(text)) + text.encode()
+
+    head = (
+        b"PGDMP"
+        + bytes([1, 14, 0, 4, 8, 1])
+        + int_(level)
+        + b"".join(int_(v) for v in (0, 0, 8, 20, 0, 126, 0))
+    )
+    head += str_("lift_simulator") + str_("15.4") + str_("15.4")
+    assert read_archive_header(io.BytesIO(head)).compression == shown

@@ -106,3 +106,19 @@ def test_a_toc_header_without_an_owner_still_starts_a_new_entry() -> None:
     )
     first, second = list(SqlScript(io.BytesIO(text)))
     assert (first.entry.type, second.entry.type, second.entry.owner) == ("EXTENSION", "COMMENT", "")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"-- Name: lift_system; Type: TABLE; Schema: lift_simulator; Owner: lift_admin; Tablespace: ",
+        b"-- Name: lift_system; Type: TABLE; Schema: lift_simulator; Owner: lift_admin; Tablespace: fast",
+        b"-- Name: lift_system; Type: TABLE; Schema: lift_simulator; Owner: lift_admin",
+    ],
+    ids=["pg_dump-8-9-empty-tablespace", "tablespace", "modern"],
+)
+def test_toc_headers_of_every_pg_dump_version_name_the_owner(header: bytes) -> None:
+    """pg_dump 8 and 9 end headers with '; Tablespace: ' (trailing space): no role 'X; Tablespace:'."""
+    [statement] = SqlScript(io.BytesIO(header + b"\n--\n\nCREATE TABLE t (a int);\n"))
+    assert isinstance(statement, Statement) and statement.entry is not None
+    assert statement.entry.owner == "lift_admin"
