@@ -45,7 +45,11 @@ from ._janitor import (
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries, server_user, temp_base
 
 WINDOWS = sys.platform == "win32"
-REUSE_KEEP = 3  # restored clusters kept for --liftbackup-reuse: each is as big as its database
+REUSE_KEEP = 3
+_READ_LARGE_OBJECTS = sql.SQL(
+    "DO $$ DECLARE lo oid; BEGIN FOR lo IN SELECT oid FROM pg_catalog.pg_largeobject_metadata LOOP "
+    "EXECUTE pg_catalog.format('GRANT SELECT ON LARGE OBJECT %s TO %I', lo, {}); END LOOP; END $$"
+)  # restored clusters kept for --liftbackup-reuse: each is as big as its database
 
 
 def restore_settings() -> dict[str, str]:
@@ -335,6 +339,9 @@ class ThrowawayServer:
         """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
         admin = self.admin_conninfo()
         reset_settings(admin, database.name)
+        with psycopg.connect(conninfo_from(self.admin_conninfo(database.name)), autocommit=True) as conn:
+            # pg_read_all_data does not cover large objects: the reader gets each one, so tests can read them
+            conn.execute(_READ_LARGE_OBJECTS.format(sql.Literal(READER)))
         if database.restorer != SUPERUSER:
             with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
                 conn.execute(

@@ -121,8 +121,18 @@ def test_the_same_through_a_tarball_wrapping_the_directory_dump(
 def test_a_good_directory_dump_with_a_large_object_restores(
     folder: Path, pytester: pytest.Pytester, scratch: Scratch
 ) -> None:
+    pytester.makepyfile(
+        test_lo="""
+        def test_the_reader_reads_the_large_object(liftbackup_db):
+            row = liftbackup_db.execute(
+                "SELECT convert_from(lo_get(oid), 'UTF8') FROM pg_largeobject_metadata"
+            ).fetchone()
+            assert row == ("large object body",)
+        """
+    )
     result = run(pytester, f"--liftbackup={folder}")
     assert result.ret == 0, output(result)
+    result.assert_outcomes(passed=2)
     assert "1 tables, 2 rows" in output(result)
     assert_clean(scratch)
 
