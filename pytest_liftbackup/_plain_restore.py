@@ -45,6 +45,7 @@ from ._sqlscript import (
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
 _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
+_ABOUT_AN_OBJECT = frozenset({"COMMENT", "ACL", "SECURITY LABEL"})  # named "DATABASE x" for the database
 
 
 @dataclass
@@ -205,8 +206,11 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
 
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
     entry = statement.entry
-    if entry and entry.type in _DATABASE_ENTRIES:
-        return "CREATE/ALTER DATABASE (restored into the throwaway database instead)"
+    if entry and (
+        entry.type in _DATABASE_ENTRIES or (entry.type in _ABOUT_AN_OBJECT and entry.name.startswith("DATABASE "))
+    ):
+        # pg_restore without --create skips the same entries: the source database's, not its contents'
+        return "the source database's CREATE/ALTER DATABASE, comment and grants (the throwaway database stands in)"
     if not restores_ownership and sets_ownership_or_privileges(statement):
         return "ownership and privileges (not restored on an existing server)"
     return None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from pytest_liftbackup._binaries import PgBinaries, embedded_bindir
+from pytest_liftbackup._janitor import conninfo_from
+from pytest_liftbackup._server import ThrowawayServer
 from tests.conftest import Scratch
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator.build import SourceDatabase
@@ -33,8 +36,8 @@ def test_a_dump_made_with_create_database_restores_into_the_throwaway_database(
     text = output(result)
     assert result.ret == 0, text
     assert (
-        "skipped:  2 statement(s): CREATE/ALTER DATABASE (restored into the throwaway database instead)"
-        in text
+        "skipped:  2 statement(s): the source database's CREATE/ALTER DATABASE, comment and grants "
+        "(the throwaway database stands in)" in text
     )
     assert "5 tables, 266 rows" in text
 
@@ -159,3 +162,35 @@ def test_an_archive_with_such_an_extension_restores_too(
     assert result.ret == 0, text
     assert "superuser: 2 extension statement(s)" in text
     assert "1 tables, 2 rows" in text
+
+
+@pytest.mark.parametrize("fmt", ["p", "c"])
+def test_the_source_databases_comment_settings_and_grants_in_a_create_dump_are_skipped(
+    fmt: str,
+    source_server: ThrowawayServer,
+    source: SourceDatabase,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    """`pg_dump -C` writes the source database's comment, settings and grants after `\\connect`: they are
+    about a database the throwaway one stands in for, so they are skipped as pg_restore skips them."""
+    name = f"with_properties_{fmt}"
+    with psycopg.connect(conninfo_from(source_server.admin_conninfo()), autocommit=True) as conn:
+        for statement in (
+            f"CREATE DATABASE {name} OWNER lift_admin",
+            f"COMMENT ON DATABASE {name} IS 'the lift database'",
+            f"ALTER DATABASE {name} SET work_mem = '8MB'",
+            f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC",
+            f"GRANT CONNECT ON DATABASE {name} TO lift_admin",
+        ):
+            conn.execute(statement)  # type: ignore[call-overload]
+    dump = source.dump(tmp_path / f"{name}.dump", "-F", fmt, "-C", database=name)
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    assert result.ret == 0, text
+    if fmt == "p":
+        assert (
+            "skipped:  6 statement(s): the source database's CREATE/ALTER DATABASE, comment and grants"
+            in text
+        )
