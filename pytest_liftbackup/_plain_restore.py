@@ -45,6 +45,10 @@ from ._sqlscript import (
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
 _DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
+_SOURCE_DATABASE = (
+    "the source database's CREATE/ALTER DATABASE, comment and grants (the throwaway database stands in)"
+)
+_CREATE_PUBLIC = re.compile(rb"^CREATE SCHEMA public;$")
 _ABOUT_AN_OBJECT = frozenset({"COMMENT", "ACL", "SECURITY LABEL"})  # named "DATABASE x" for the database
 
 
@@ -207,10 +211,15 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
     entry = statement.entry
     if entry and (
-        entry.type in _DATABASE_ENTRIES or (entry.type in _ABOUT_AN_OBJECT and entry.name.startswith("DATABASE "))
+        entry.type in _DATABASE_ENTRIES
+        or (entry.type in _ABOUT_AN_OBJECT and entry.name.startswith("DATABASE "))
     ):
         # pg_restore without --create skips the same entries: the source database's, not its contents'
-        return "the source database's CREATE/ALTER DATABASE, comment and grants (the throwaway database stands in)"
+        return _SOURCE_DATABASE
+    if entry and entry.type == "SCHEMA" and entry.name == "public" and _CREATE_PUBLIC.match(statement.sql):
+        return (
+            "CREATE SCHEMA public from pg_dump 10 or older (the schema exists already, as in psql's restore)"
+        )
     if not restores_ownership and sets_ownership_or_privileges(statement):
         return "ownership and privileges (not restored on an existing server)"
     return None

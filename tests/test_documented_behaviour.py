@@ -10,7 +10,7 @@ import pytest
 from pytest_liftbackup._binaries import PgBinaries, embedded_bindir
 from pytest_liftbackup._janitor import conninfo_from
 from pytest_liftbackup._server import ThrowawayServer
-from tests.conftest import Scratch
+from tests.conftest import Dumps, Scratch
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator.build import SourceDatabase
 
@@ -194,3 +194,38 @@ def test_the_source_databases_comment_settings_and_grants_in_a_create_dump_are_s
             "skipped:  6 statement(s): the source database's CREATE/ALTER DATABASE, comment and grants"
             in text
         )
+
+
+OLD_PUBLIC = b"""--
+-- Name: public; Type: SCHEMA; Schema: -; Owner: lift_admin
+--
+
+CREATE SCHEMA public;
+
+
+ALTER SCHEMA public OWNER TO lift_admin;
+
+--
+-- Name: SCHEMA public; Type: COMMENT; Schema: -; Owner: lift_admin
+--
+
+COMMENT ON SCHEMA public IS 'standard public schema';
+
+"""
+
+
+def test_create_schema_public_of_pg_dump_10_and_older_is_skipped_and_said(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    """pg_dump up to 10 wrote `CREATE SCHEMA public`; psql's restore prints an error everyone ignores."""
+    raw = dumps.plain.read_bytes()
+    at = raw.index(b"--\n-- Name: lift_simulator; Type: SCHEMA")
+    dump = tmp_path / "lift_simulator_backup_20260120_080000.sql"
+    dump.write_bytes(raw[:at] + OLD_PUBLIC + raw[at:])
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    assert result.ret == 0, text
+    assert (
+        "skipped:  1 statement(s): CREATE SCHEMA public from pg_dump 10 or older (the schema exists already, "
+        "as in psql's restore)"
+    ) in text
