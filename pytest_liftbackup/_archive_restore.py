@@ -18,7 +18,7 @@ from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
-from ._extensions import reaching_out, refusal, superuser_statement, with_hint
+from ._extensions import extension_of, reaching_out, refusal, superuser_statement, with_hint
 from ._janitor import conninfo_from, pg_env
 from ._limits import bounded_copy
 from ._roles import RoleTally
@@ -184,6 +184,7 @@ class ArchivePlan:
     roles: RoleTally
     # extension name -> our re-composed statements for it (see _extensions)
     extensions: dict[str, list[sql.Composed]] = field(default_factory=dict)
+    wanted_extensions: set[str] = field(default_factory=set)  # every extension the archive creates
 
 
 def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False) -> ArchivePlan:
@@ -199,6 +200,8 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
                 where = str(event.entry) if event.entry else ""
                 raise RestoreError(f"{info.path}: {refusal(name)}", location=where)
             plan.roles.add(event)
+            if extension := extension_of(event):
+                plan.wanted_extensions.add(extension)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
                 name = event.entry.name.removeprefix("EXTENSION ")

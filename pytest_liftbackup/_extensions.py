@@ -12,6 +12,7 @@ extension stays with the restorer, and PostgreSQL decides (its trusted extension
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from psycopg import sql
 
@@ -55,14 +56,44 @@ def _ident(raw: str) -> str:
     return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
 
 
-def reaching_out(statement: Statement) -> str | None:
-    """The name of an extension or language on the REACHING_OUT list that this statement creates."""
+def created(statement: Statement) -> tuple[str, str] | None:
+    """("EXTENSION" or "LANGUAGE", name) when the statement creates one, else None."""
     head = statement.sql[:200].decode("utf-8", "replace")
     match = _ANY_CREATE.match(head)
     if match is None:
         return None
-    name = _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
-    return name if name in REACHING_OUT else None
+    kind = "EXTENSION" if re.match(r"\s*CREATE\s+EXTENSION", head, re.IGNORECASE) else "LANGUAGE"
+    return kind, _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
+
+
+def reaching_out(statement: Statement) -> str | None:
+    """The name of an extension or language on the REACHING_OUT list that this statement creates."""
+    made = created(statement)
+    return made[1] if made and made[1] in REACHING_OUT else None
+
+
+def extension_of(statement: Statement) -> str | None:
+    """The extension this statement creates, if it creates one."""
+    made = created(statement)
+    return made[1] if made and made[0] == "EXTENSION" else None
+
+
+def missing(conn: Any, wanted: set[str]) -> list[str]:
+    """Those of `wanted` the server cannot create: not among its available extensions."""
+    if not wanted:
+        return []
+    rows = conn.execute("SELECT name FROM pg_catalog.pg_available_extensions").fetchall()
+    return sorted(wanted - {str(row[0]) for row in rows})
+
+
+def unavailable(names: list[str], server: str) -> str:
+    """Why the restore stops before it starts, and what to do."""
+    return (
+        f"the dump creates extension {', '.join(names)}, which the server ({server}) does not have, so its "
+        "restore would fail; give PostgreSQL binaries that have it with --liftbackup-pg-bin=DIR (uuid-ossp, "
+        "pgcrypto and the rest of contrib: your distribution's postgresql-contrib package), or install it on "
+        "the --liftbackup-dsn server"
+    )
 
 
 def refusal(name: str) -> str:

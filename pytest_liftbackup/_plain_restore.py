@@ -26,7 +26,7 @@ from psycopg.pq import TransactionStatus
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
-from ._extensions import reaching_out, refusal, superuser_statement, with_hint
+from ._extensions import extension_of, reaching_out, refusal, superuser_statement, with_hint
 from ._janitor import conninfo_from
 from ._limits import over_budget
 from ._restore_pool import TaskFailed, TaskPool, run_statement
@@ -58,6 +58,7 @@ class ScanResult:
     roles: RoleTally
     text: Path  # the SQL text: the dump itself, or its decompressed spool
     copies: dict[int, CopyBlock] = field(default_factory=dict)  # by the offset where the rows start
+    extensions: set[str] = field(default_factory=set)  # the extensions the dump creates
 
     def discard(self) -> None:
         """Remove the decompressed spool of a compressed dump (the dump itself is never touched)."""
@@ -131,6 +132,7 @@ def scan(
 def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -> ScanResult:
     digest = hashlib.sha256()
     roles = RoleTally()
+    extensions: set[str] = set()
     connected: str | None = None
     restrict_key: str | None = None
     copies: list[CopyBlock] = []
@@ -179,6 +181,8 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
                         f"{info.path}:{statement.line}: {refusal(name)}", location=f"line {statement.line}"
                     )
                 roles.add(statement)
+                if extension := extension_of(statement):
+                    extensions.add(extension)
             if not script.complete:
                 raise RestoreError(
                     f"{info.path}: the dump is cut short: it ends at line {script.lines} without the "
@@ -205,7 +209,9 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
         raise
     for block in copies:
         block.data = iter(())
-    return ScanResult(digest.hexdigest(), roles, info.path, {block.start: block for block in copies})
+    return ScanResult(
+        digest.hexdigest(), roles, info.path, {block.start: block for block in copies}, extensions
+    )
 
 
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:

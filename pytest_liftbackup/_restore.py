@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import _archive_restore, _plain_restore
+from . import _archive_restore, _extensions, _plain_restore
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
@@ -141,6 +141,7 @@ class _Read:
 
     roles: RoleTally
     expanded: int  # bytes of SQL text or archive the restore will read
+    extensions: set[str]  # the extensions the dump creates: the server must have them
     scanned: _plain_restore.ScanResult | None = None
     access: _archive_restore.ArchiveAccess | None = None
     plan: _archive_restore.ArchivePlan | None = None
@@ -160,7 +161,7 @@ def _read(
         outcome.engine = "native (psycopg)"
         scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget)
         info.sha256 = scanned.sha256
-        return _Read(scanned.roles, scanned.text.stat().st_size, scanned=scanned)
+        return _Read(scanned.roles, scanned.text.stat().st_size, scanned.extensions, scanned=scanned)
     assert pg_restore is not None
     outcome.engine = f"pg_restore {pg_restore.version}"
     info.sha256 = sha256_of_path(info.path)
@@ -170,7 +171,7 @@ def _read(
     except BaseException:
         access.discard()
         raise
-    return _Read(plan.roles, info.size * 3, access=access, plan=plan)
+    return _Read(plan.roles, info.size * 3, plan.wanted_extensions, access=access, plan=plan)
 
 
 def _run(
@@ -229,6 +230,9 @@ def restore(
             started += time.perf_counter() - waited  # a server start is not part of the restore
             if host.kind == "throwaway":
                 check_disk(host.workdir, 2 * read.expanded, str(info.path))
+            with psycopg.connect(conninfo_from(host.admin_conninfo())) as conn:
+                if lacking := _extensions.missing(conn, read.extensions):
+                    raise RestoreError(f"{info.path}: {_extensions.unavailable(lacking, host.description)}")
             database = _new_database(outcome, host, read.roles, options.trusted)
             throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None

@@ -144,3 +144,20 @@ def test_the_default_mode_is_untrusted_and_says_so(
     assert result.ret == 0, text
     assert "mode:     untrusted: restored as liftbackup_restorer_" in text
     assert "(no superuser, own role, no login after the restore)" in text
+
+
+@pytest.mark.parametrize("needed", ["lift_geo_missing", '"uuid-ossp-missing"'])
+def test_an_extension_the_server_does_not_have_fails_before_restoring(
+    needed: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(
+        dumps.plain, tmp_path / PLAIN_NAME, PG_DUMP_SHAPE.format(name=needed), before_data=True
+    )
+    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-report=v.json")
+    text = output(result)
+    assert result.ret == 1, text
+    name = needed.strip('"')
+    assert f"the dump creates extension {name}, which the server (throwaway PostgreSQL" in text
+    assert "give PostgreSQL binaries that have it with --liftbackup-pg-bin=DIR" in text
+    assert '"tables": {}' in (pytester.path / "v.json").read_text()  # nothing was restored
+    assert_clean(scratch)
