@@ -269,7 +269,7 @@ def restore(
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:
             message += "; the archive is damaged or cut short; take a new backup"
-        message = with_hint(message)
+        message = with_hint(message, done.stderr.decode("utf-8", "replace"))
         raise RestoreError(
             f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
             location=entry,

@@ -105,12 +105,20 @@ def refusal(name: str) -> str:
     )
 
 
-def with_hint(message: str) -> str:
-    """PostgreSQL's refusal to let the restorer create an extension, with what the user can do."""
+def with_hint(message: str, context: str = "") -> str:
+    """PostgreSQL's refusal of something only a superuser may do, with what the user can do about it.
+
+    `context` is the rest of what PostgreSQL said (its HINT), where "superuser" often stands.
+    """
     if "permission denied to create extension" in message:
         return (
             f"{message}; only a superuser may create it, and the plugin does so only for extensions that "
             "cannot reach outside the database: pass --liftbackup-trusted if you trust this dump"
+        )
+    if "superuser" in f"{message} {context}".lower():
+        return (
+            f"{message}; this dump needs a superuser for that, which an untrusted dump never gets: "
+            "pass --liftbackup-trusted if the dump is yours"
         )
     return message
 

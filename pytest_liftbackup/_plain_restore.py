@@ -312,7 +312,7 @@ def _restore_error(info: DumpInfo, statement: Statement, exc: psycopg.Error) -> 
     copy_line = _COPY_CONTEXT_LINE.search(context)
     if copy_line:
         line = statement.line + int(copy_line.group(1))
-    primary = with_hint(diag.message_primary or str(exc).strip())
+    primary = with_hint(diag.message_primary or str(exc).strip(), diag.message_hint or "")
     detail = "\n".join(
         part
         for part in (

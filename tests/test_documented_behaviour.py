@@ -229,3 +229,29 @@ def test_create_schema_public_of_pg_dump_10_and_older_is_skipped_and_said(
         "skipped:  1 statement(s): CREATE SCHEMA public from pg_dump 10 or older (the schema exists already, "
         "as in psql's restore)"
     ) in text
+
+
+EVENT_TRIGGER = b"""
+CREATE FUNCTION public.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+CREATE EVENT TRIGGER log_ddl ON ddl_command_start EXECUTE FUNCTION public.log_ddl();
+"""
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["untrusted", "trusted"])
+def test_a_statement_only_a_superuser_may_run_says_how_to_trust_the_dump(
+    trusted: bool, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    raw = dumps.plain.read_bytes()
+    at = raw.index(b"\n--\n-- PostgreSQL database dump complete")
+    dump = tmp_path / "lift_simulator_backup_20260120_080000.sql"
+    dump.write_bytes(raw[:at] + EVENT_TRIGGER + raw[at:])
+    result = run(pytester, f"--liftbackup={dump}", *(["--liftbackup-trusted"] if trusted else []))
+    text = output(result)
+    if trusted:
+        assert result.ret == 0, text
+        return
+    assert result.ret == 1, text
+    assert (
+        'permission denied to create event trigger "log_ddl"; this dump needs a superuser for that, which an '
+        "untrusted dump never gets: pass --liftbackup-trusted if the dump is yours"
+    ) in text
