@@ -18,9 +18,9 @@ from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
 from ._dumpfile import DumpInfo, _decompressor
 from ._errors import RestoreError
-from ._extensions import extension_of, reaching_out, refusal, superuser_statement, with_hint
+from ._extensions import note, superuser_statement, with_hint
 from ._janitor import conninfo_from, pg_env
-from ._limits import bounded_copy
+from ._limits import UNLIMITED, bounded_copy
 from ._roles import RoleTally
 from ._sqlscript import SqlScript, Statement
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries
@@ -64,7 +64,7 @@ class ArchiveAccess:
 
 
 def prepare(
-    info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None, budget: int = 1 << 62
+    info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None, budget: int = UNLIMITED
 ) -> ArchiveAccess:
     """Check the archive, and give it (and pg_restore) to `user` when pytest runs as root.
 
@@ -88,8 +88,10 @@ def prepare(
             target = private / (source.name if is_dir else "archive")
             _copy_no_follow(source, target)
             os.chown(target, user.uid, user.gid)
-        if archive.is_relative_to(folder):  # our unpacked copy: the private one replaces it
-            shutil.rmtree(archive) if is_dir else archive.unlink()
+        if archive.is_relative_to(folder) and is_dir:  # our unpacked copy: the private one replaces it
+            shutil.rmtree(archive)
+        elif archive.is_relative_to(folder):
+            archive.unlink()
         staged = reachable_binaries(binaries, user, make_private_dir(folder / "bin", user))
         return ArchiveAccess(private if is_dir else private / "archive", staged, folder, user)
     except BaseException:
@@ -196,12 +198,9 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
     plan = ArchivePlan(RoleTally())
     for event in SqlScript(io.BytesIO(done.stdout)):
         if isinstance(event, Statement):
-            if not trusted and (name := reaching_out(event)):
-                where = str(event.entry) if event.entry else ""
-                raise RestoreError(f"{info.path}: {refusal(name)}", location=where)
+            if why := note(event, plan.wanted_extensions, trusted):
+                raise RestoreError(f"{info.path}: {why}", location=str(event.entry or ""))
             plan.roles.add(event)
-            if extension := extension_of(event):
-                plan.wanted_extensions.add(extension)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
                 name = event.entry.name.removeprefix("EXTENSION ")

@@ -12,10 +12,11 @@ extension stays with the restorer, and PostgreSQL decides (its trusted extension
 from __future__ import annotations
 
 import re
-from typing import Any
 
+import psycopg
 from psycopg import sql
 
+from ._janitor import conninfo_from
 from ._sqlscript import Statement
 
 ELEVATED = frozenset(
@@ -56,33 +57,31 @@ def _ident(raw: str) -> str:
     return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
 
 
-def created(statement: Statement) -> tuple[str, str] | None:
-    """("EXTENSION" or "LANGUAGE", name) when the statement creates one, else None."""
+def note(statement: Statement, wanted: set[str], trusted: bool) -> str | None:
+    """Add the extension the statement creates to `wanted`. Returns why the dump is refused when it
+    creates an extension or language on the REACHING_OUT list and is not trusted, else None."""
     head = statement.sql[:200].decode("utf-8", "replace")
     match = _ANY_CREATE.match(head)
     if match is None:
         return None
-    kind = "EXTENSION" if re.match(r"\s*CREATE\s+EXTENSION", head, re.IGNORECASE) else "LANGUAGE"
-    return kind, _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
+    name = _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
+    if re.match(r"\s*CREATE\s+EXTENSION", head, re.IGNORECASE):
+        wanted.add(name)
+    if name in REACHING_OUT and not trusted:
+        return (
+            f"the dump creates {name}, which can reach other servers, files, programs or other databases "
+            "from inside PostgreSQL; restore such a dump only if you trust it, with --liftbackup-trusted; "
+            "nothing was restored"
+        )
+    return None
 
 
-def reaching_out(statement: Statement) -> str | None:
-    """The name of an extension or language on the REACHING_OUT list that this statement creates."""
-    made = created(statement)
-    return made[1] if made and made[1] in REACHING_OUT else None
-
-
-def extension_of(statement: Statement) -> str | None:
-    """The extension this statement creates, if it creates one."""
-    made = created(statement)
-    return made[1] if made and made[0] == "EXTENSION" else None
-
-
-def missing(conn: Any, wanted: set[str]) -> list[str]:
+def missing(admin: dict[str, str], wanted: set[str]) -> list[str]:
     """Those of `wanted` the server cannot create: not among its available extensions."""
     if not wanted:
-        return []
-    rows = conn.execute("SELECT name FROM pg_catalog.pg_available_extensions").fetchall()
+        return []  # no connection for the many dumps that create none
+    with psycopg.connect(conninfo_from(admin)) as conn:
+        rows = conn.execute("SELECT name FROM pg_catalog.pg_available_extensions").fetchall()
     return sorted(wanted - {str(row[0]) for row in rows})
 
 
@@ -93,15 +92,6 @@ def unavailable(names: list[str], server: str) -> str:
         "restore would fail; give PostgreSQL binaries that have it with --liftbackup-pg-bin=DIR (uuid-ossp, "
         "pgcrypto and the rest of contrib: your distribution's postgresql-contrib package), or install it on "
         "the --liftbackup-dsn server"
-    )
-
-
-def refusal(name: str) -> str:
-    """Why a dump that creates `name` is refused, and what to do."""
-    return (
-        f"the dump creates {name}, which can reach other servers, files, programs or other databases "
-        "from inside PostgreSQL; restore such a dump only if you trust it, with --liftbackup-trusted; "
-        "nothing was restored"
     )
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported when a guard runs: options are read by every pytes
 
 DEFAULT_TIMEOUT = 6 * 3600.0
 DEFAULT_MAX_SIZE = "50x"
+UNLIMITED = 1 << 62  # a budget for callers that set none
 SIZE_FLOOR = 1 << 30  # a multiple of a tiny dump still allows this much
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _MULTIPLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*$", re.IGNORECASE)

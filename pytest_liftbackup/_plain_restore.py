@@ -26,9 +26,9 @@ from psycopg.pq import TransactionStatus
 
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
-from ._extensions import extension_of, reaching_out, refusal, superuser_statement, with_hint
+from ._extensions import note, superuser_statement, with_hint
 from ._janitor import conninfo_from
-from ._limits import over_budget
+from ._limits import UNLIMITED, over_budget
 from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
 from ._roles import RoleTally, sets_ownership_or_privileges
@@ -117,7 +117,7 @@ def scan(
         fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, suffix=".sql", dir=spool_dir)
         spool = os.fdopen(fd, "wb", buffering=1 << 20)
     try:
-        result = _scan(info, spool, trusted, budget if budget is not None else 1 << 62)
+        result = _scan(info, spool, trusted, UNLIMITED if budget is None else budget)
     except BaseException:
         if spool is not None:
             spool.close()
@@ -176,13 +176,11 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
                 if isinstance(event, CopyBlock):
                     copies.append(event)
                 statement = event.statement if isinstance(event, CopyBlock) else event
-                if not trusted and (name := reaching_out(statement)):
+                if why := note(statement, extensions, trusted):
                     raise RestoreError(
-                        f"{info.path}:{statement.line}: {refusal(name)}", location=f"line {statement.line}"
+                        f"{info.path}:{statement.line}: {why}", location=f"line {statement.line}"
                     )
                 roles.add(statement)
-                if extension := extension_of(statement):
-                    extensions.add(extension)
             if not script.complete:
                 raise RestoreError(
                     f"{info.path}: the dump is cut short: it ends at line {script.lines} without the "

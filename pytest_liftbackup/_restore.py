@@ -230,9 +230,8 @@ def restore(
             started += time.perf_counter() - waited  # a server start is not part of the restore
             if host.kind == "throwaway":
                 check_disk(host.workdir, 2 * read.expanded, str(info.path))
-            with psycopg.connect(conninfo_from(host.admin_conninfo())) as conn:
-                if lacking := _extensions.missing(conn, read.extensions):
-                    raise RestoreError(f"{info.path}: {_extensions.unavailable(lacking, host.description)}")
+            if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
+                raise RestoreError(f"{info.path}: {_extensions.unavailable(lacking, host.description)}")
             database = _new_database(outcome, host, read.roles, options.trusted)
             throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
