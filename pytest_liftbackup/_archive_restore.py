@@ -14,9 +14,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from . import _elevation as elevation
 from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
+from ._database_shape import DATABASE_ENTRIES, DatabaseShape
+from ._database_shape import parse as database_shape
 from ._dumpfile import DumpInfo, _decompressor
+from ._elevation import new_owner
 from ._errors import RestoreError
 from ._extensions import note, superuser_statement, with_hint
 from ._janitor import conninfo_from, pg_env
@@ -187,11 +191,14 @@ class ArchivePlan:
     # extension name -> our re-composed statements for it (see _extensions)
     extensions: dict[str, list[sql.Composed]] = field(default_factory=dict)
     wanted_extensions: set[str] = field(default_factory=set)  # every extension the archive creates
+    shape: DatabaseShape | None = None  # what its CREATE DATABASE asks for (every archive has one)
+    ownership: list[Statement] = field(default_factory=list)  # its ALTER ... OWNER TO, in restore order
 
 
 def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False) -> ArchivePlan:
-    """Read the archive's schema (proving it readable): the roles it names, the extensions it creates."""
-    done = access.run(["--schema-only", "-f", "-"], timeout=600)
+    """Read the archive's schema (proving it readable): the roles it names, the extensions it creates,
+    and its CREATE DATABASE (printed with --create, whether or not pg_dump was given -C)."""
+    done = access.run(["--schema-only", "--create", "-f", "-"], timeout=600)
     if done.returncode != 0:
         message, entry, _ = _stderr_summary(done.stderr)
         raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
@@ -201,6 +208,10 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
             if why := note(event, plan.wanted_extensions, trusted):
                 raise RestoreError(f"{info.path}: {why}", location=str(event.entry or ""))
             plan.roles.add(event)
+            if event.entry and event.entry.type == "DATABASE" and plan.shape is None:
+                plan.shape = database_shape(event.sql)
+            if new_owner(event) and not (event.entry and event.entry.type in DATABASE_ENTRIES):
+                plan.ownership.append(event)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
                 name = event.entry.name.removeprefix("EXTENSION ")
@@ -259,6 +270,8 @@ def restore(
         args += use_list
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
+    elif superuser and plan:
+        args.append("--no-owner")  # ownership is set afterwards, as _elevation allows (see _set_owners)
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
     args += ["--dbname", conninfo["dbname"]]
@@ -274,4 +287,29 @@ def restore(
             location=entry,
             statement=statement,
         )
+    if restores_ownership and superuser and plan:
+        elevated += _set_owners(info, plan, conninfo, superuser)
     return elevated
+
+
+def _set_owners(
+    info: DumpInfo, plan: ArchivePlan, conninfo: dict[str, str], superuser: dict[str, str]
+) -> int:
+    """Hand each object to its owner as the restorer, after pg_restore ran without them: a new owner
+    that may not create in the object's schema gets that right lent for the statement (_elevation)."""
+    helped = 0
+    with (
+        psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn,
+        psycopg.connect(conninfo_from(superuser), autocommit=True) as admin,
+    ):
+        for statement in plan.ownership:
+            try:
+                helped += elevation.run(admin, conn, statement)
+            except psycopg.Error as exc:
+                message = with_hint(exc.diag.message_primary or str(exc), exc.diag.message_hint or "")
+                raise RestoreError(
+                    f"{info.path}: restore failed ({statement.entry}): {message}",
+                    location=str(statement.entry or ""),
+                    statement=statement.sql.decode("utf-8", "replace"),
+                ) from None
+    return helped

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
+from ._database_shape import DatabaseShape, ShapeError
 from ._errors import LiftbackupError
 from ._janitor import (
     READ_ONLY_OPTIONS,
@@ -74,19 +75,28 @@ class ExistingServer:
         return dict(self._admin, dbname=dbname or self._admin["dbname"])
 
     def create_database(
-        self, hint: str, owner: str | None = None, roles: Iterable[str] = (), trusted: bool = False
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
     ) -> Database:
-        """`owner` and `roles` are not used: no role of the dump is created on a shared server."""
+        """`owner` and `roles` are not used: no role of the dump is created on a shared server.
+        `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see _database_shape)."""
         name = database_name(hint)
         if trusted:
-            new_database(self._admin, name, self._admin["user"], [])
+            warnings = new_database(self._admin, name, self._admin["user"], [], shape)
             login = self.admin_conninfo(name)
         else:
             login = self._new_role(name)
             try:
-                new_database(self._admin, name, name, [])
+                warnings = new_database(self._admin, name, name, [], shape)
                 with psycopg.connect(conninfo_from(login), connect_timeout=10):
                     pass
+            except ShapeError:
+                self._drop(name)
+                raise
             except psycopg.Error as exc:
                 self._drop(name)
                 raise LiftbackupError(
@@ -95,7 +105,7 @@ class ExistingServer:
                     "(pg_hba.conf), or pass --liftbackup-trusted to restore as the DSN's user"
                 ) from None
         read = {**login, "options": READ_ONLY_OPTIONS}
-        return Database(name, login, read, self._version, False, redacted(login), login["user"])
+        return Database(name, login, read, self._version, False, redacted(login), login["user"], warnings)
 
     def _new_role(self, name: str) -> dict[str, str]:
         """A role with no attributes, logging in with a random password; the DSN's user may act as it."""

@@ -27,6 +27,7 @@ ELEVATED = frozenset(
         *("intarray", "isn", "lo", "ltree", "moddatetime", "pg_trgm", "pgcrypto", "pgstattuple"),
         *("refint", "seg", "tablefunc", "tcn", "tsm_system_rows", "tsm_system_time", "unaccent"),
         "uuid-ossp",
+        "plpgsql",  # in every database: pg_dump 9.1 to 10 write its CREATE (a no-op) and its COMMENT
         # widely used third-party types and functions
         *("vector", "postgis", "postgis_topology", "postgis_sfcgal", "address_standardizer"),
         *("address_standardizer_data_us", "h3", "h3_postgis", "pgrouting", "pg_hashids"),

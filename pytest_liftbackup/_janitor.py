@@ -25,6 +25,8 @@ import psycopg
 from psycopg import sql
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from ._database_shape import DatabaseShape, create
+
 SUPERUSER = "liftbackup_superuser"
 READER = "liftbackup_reader"
 OURS = "liftbackup_"  # our roles and databases: never a dump's
@@ -44,6 +46,7 @@ class Database:
     restores_ownership: bool
     where: str  # for the report: never holds a password
     restorer: str = ""  # the role the dump ran as
+    warnings: list[str] = field(default_factory=list)  # what the server could not give (see _database_shape)
 
 
 class Host(Protocol):
@@ -61,7 +64,12 @@ class Host(Protocol):
     def admin_conninfo(self, dbname: str = ...) -> dict[str, str]: ...
 
     def create_database(
-        self, hint: str, owner: str | None = None, roles: Iterable[str] = (), trusted: bool = False
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
     ) -> Database: ...
 
     def finish(self, database: Database) -> None: ...
@@ -101,29 +109,37 @@ def database_name(hint: str, prefix: str = "liftbackup") -> str:
     return f"{prefix}_{stem}_{secrets.token_hex(4)}"
 
 
-def _janitor(admin: Mapping[str, str], dbname: str, template: str | None = "template0") -> DatabaseJanitor:
+def _janitor(admin: Mapping[str, str], dbname: str) -> DatabaseJanitor:
     return DatabaseJanitor(
         user=admin.get("user", ""),
         host=admin.get("host", ""),
         port=admin.get("port", "5432"),
         password=admin.get("password"),
         dbname=dbname,
-        template_dbname=template,
+        template_dbname=None,
         maintenance_dbname=admin.get("dbname", "postgres"),
         connection_timeout=10,
     )
 
 
-def new_database(admin: Mapping[str, str], name: str, owner: str, connect: Iterable[str]) -> None:
-    """Database `name` from template0 (as pg_dump's docs ask), owned by `owner`, reachable only by
-    the owner and the roles in `connect` (superusers aside)."""
-    _janitor(admin, name).init()
+def new_database(
+    admin: Mapping[str, str],
+    name: str,
+    owner: str,
+    connect: Iterable[str],
+    shape: DatabaseShape | None = None,
+) -> list[str]:
+    """Database `name` from template0 (as pg_dump's docs ask), shaped as the dump's CREATE DATABASE
+    says (`_database_shape`), owned by `owner`, reachable only by the owner and the roles in `connect`
+    (superusers aside). Returns warnings about the shape; raises ShapeError when it cannot be followed."""
     with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        warnings = create(conn, name, shape)
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(owner)))
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
         for role in connect:
             conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, sql.Identifier(role)))
+    return warnings
 
 
 def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
@@ -146,7 +162,7 @@ def drop_database(admin: Mapping[str, str], name: str) -> None:
     """Drop one database we created: connections to it are ended first."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
-    _janitor(admin, name, template=None).drop()
+    _janitor(admin, name).drop()
 
 
 class RoleKeeper:

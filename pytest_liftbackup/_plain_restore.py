@@ -24,6 +24,9 @@ from typing import IO, Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from . import _elevation as elevation
+from ._database_shape import DATABASE_ENTRIES, DatabaseShape
+from ._database_shape import parse as database_shape
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
 from ._extensions import note, superuser_statement, with_hint
@@ -44,7 +47,6 @@ from ._sqlscript import (
 )
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
-_DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})
 _SOURCE_DATABASE = (
     "the source database's CREATE/ALTER DATABASE, comment and grants (the throwaway database stands in)"
 )
@@ -59,6 +61,7 @@ class ScanResult:
     text: Path  # the SQL text: the dump itself, or its decompressed spool
     copies: dict[int, CopyBlock] = field(default_factory=dict)  # by the offset where the rows start
     extensions: set[str] = field(default_factory=set)  # the extensions the dump creates
+    shape: DatabaseShape | None = None  # what its CREATE DATABASE asks for (a dump made with -C)
 
     def discard(self) -> None:
         """Remove the decompressed spool of a compressed dump (the dump itself is never touched)."""
@@ -93,7 +96,7 @@ class _Tee:
 @dataclass
 class PlainStats:
     skipped: dict[str, int] = field(default_factory=dict)
-    superuser_statements: int = 0  # extension statements re-composed and run by the superuser
+    superuser_statements: int = 0  # statements re-composed and run by the superuser (or lent a right)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -136,6 +139,7 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
     connected: str | None = None
     restrict_key: str | None = None
     copies: list[CopyBlock] = []
+    shape: DatabaseShape | None = None
     try:
         with open_plain(info, digest) as stream:
             source = _Tee(stream, spool, budget, str(info.path)) if spool is not None else stream
@@ -181,6 +185,8 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
                         f"{info.path}:{statement.line}: {why}", location=f"line {statement.line}"
                     )
                 roles.add(statement)
+                if statement.entry and statement.entry.type == "DATABASE" and shape is None:
+                    shape = database_shape(statement.sql)
             if not script.complete:
                 raise RestoreError(
                     f"{info.path}: the dump is cut short: it ends at line {script.lines} without the "
@@ -208,14 +214,14 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
     for block in copies:
         block.data = iter(())
     return ScanResult(
-        digest.hexdigest(), roles, info.path, {block.start: block for block in copies}, extensions
+        digest.hexdigest(), roles, info.path, {block.start: block for block in copies}, extensions, shape
     )
 
 
 def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
     entry = statement.entry
     if entry and (
-        entry.type in _DATABASE_ENTRIES
+        entry.type in DATABASE_ENTRIES
         or (entry.type in _ABOUT_AN_OBJECT and entry.name.startswith("DATABASE "))
     ):
         # pg_restore without --create skips the same entries: the source database's, not its contents'
@@ -279,6 +285,8 @@ def execute(
                     if elevated is not None and admin is not None:
                         admin.execute(elevated)
                         stats.superuser_statements += 1
+                    elif admin is not None and copy is None:
+                        stats.superuser_statements += elevation.run(admin, conn, statement)
                     else:
                         run_statement(conn, statement, copy, rows)
                 except psycopg.Error as exc:

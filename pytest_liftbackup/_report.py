@@ -73,8 +73,8 @@ def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]
         lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(outcome.roles_created)}")
     if outcome.elevated:
         lines.append(
-            f"  superuser: {outcome.elevated} extension statement(s) re-composed from names "
-            "and run as superuser"
+            f"  superuser: {outcome.elevated} statement(s) re-composed from names "
+            "and run as superuser, or run with a right lent for them"
         )
     for reason, count in outcome.skipped.items():
         lines.append(f"  skipped:  {count} statement(s): {reason}")

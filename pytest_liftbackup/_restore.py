@@ -13,6 +13,7 @@ from psycopg import sql
 
 from . import _archive_restore, _extensions, _plain_restore
 from ._binaries import PgBinaries
+from ._database_shape import DatabaseShape, ShapeError
 from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
 from ._janitor import Database, conninfo_from
@@ -35,7 +36,7 @@ class RestoreOutcome:
     roles_created: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    elevated: int = 0  # extension statements re-composed and run by the superuser
+    elevated: int = 0  # statements re-composed and run by the superuser (_extensions, _elevation)
     mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted (--liftbackup-trusted)
     reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
     kept_facts: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +143,7 @@ class _Read:
     roles: RoleTally
     expanded: int  # bytes of SQL text or archive the restore will read
     extensions: set[str]  # the extensions the dump creates: the server must have them
+    shape: DatabaseShape | None  # the encoding and locale its CREATE DATABASE asks for
     scanned: _plain_restore.ScanResult | None = None
     access: _archive_restore.ArchiveAccess | None = None
     plan: _archive_restore.ArchivePlan | None = None
@@ -161,7 +163,8 @@ def _read(
         outcome.engine = "native (psycopg)"
         scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget)
         info.sha256 = scanned.sha256
-        return _Read(scanned.roles, scanned.text.stat().st_size, scanned.extensions, scanned=scanned)
+        size = scanned.text.stat().st_size
+        return _Read(scanned.roles, size, scanned.extensions, scanned.shape, scanned=scanned)
     assert pg_restore is not None
     outcome.engine = f"pg_restore {pg_restore.version}"
     info.sha256 = sha256_of_path(info.path)
@@ -171,7 +174,7 @@ def _read(
     except BaseException:
         access.discard()
         raise
-    return _Read(plan.roles, info.size * 3, plan.wanted_extensions, access=access, plan=plan)
+    return _Read(plan.roles, info.size * 3, plan.wanted_extensions, plan.shape, access=access, plan=plan)
 
 
 def _run(
@@ -189,7 +192,7 @@ def _run(
         )
         outcome.skipped = stats.skipped
         outcome.elevated = stats.superuser_statements
-        outcome.warnings = stats.warnings
+        outcome.warnings += stats.warnings
         return
     assert read.access is not None
     outcome.elevated = _archive_restore.restore(
@@ -232,7 +235,7 @@ def restore(
                 check_disk(host.workdir, 2 * read.expanded, str(info.path))
             if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
                 raise RestoreError(f"{info.path}: {_extensions.unavailable(lacking, host.description)}")
-            database = _new_database(outcome, host, read.roles, options.trusted)
+            database = _new_database(outcome, host, read, options.trusted)
             throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
             admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
@@ -260,15 +263,21 @@ def restore(
         outcome.seconds = time.perf_counter() - started
 
 
-def _new_database(outcome: RestoreOutcome, host: Any, roles: RoleTally, trusted: bool) -> Database:
+def _new_database(outcome: RestoreOutcome, host: Any, read: _Read, trusted: bool) -> Database:
     """The dump's roles (throwaway server only) and a database for it; the outcome records both."""
     owner = None
+    roles = read.roles
     if host.kind == "throwaway":
         outcome.roles_created = host.roles.ensure(roles.roles)
         owner = roles.main_owner if roles.main_owner in host.roles.created else None
-    database: Database = host.create_database(
-        outcome.info.database or outcome.info.id, owner=owner, roles=roles.roles, trusted=trusted
-    )
+    hint = outcome.info.database or outcome.info.id
+    try:
+        database: Database = host.create_database(
+            hint, owner=owner, roles=roles.roles, trusted=trusted, shape=read.shape
+        )
+    except ShapeError as exc:
+        raise RestoreError(f"{outcome.info.path}: {exc}; nothing was restored") from None
     outcome.database = database
+    outcome.warnings += database.warnings
     outcome.mode = _mode(host.kind, database.restorer, trusted)
     return database

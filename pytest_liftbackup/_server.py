@@ -28,6 +28,7 @@ from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from ._binaries import PgBinaries
 from ._cluster_cache import ClusterCache, key
+from ._database_shape import DatabaseShape
 from ._errors import LiftbackupError
 from ._janitor import (
     READ_ONLY_OPTIONS,
@@ -313,7 +314,12 @@ class ThrowawayServer:
         return info
 
     def create_database(
-        self, hint: str, owner: str | None = None, roles: Iterable[str] = (), trusted: bool = False
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
     ) -> Database:
         """A locked-down database for one restore, and a restorer of its own (see _janitor).
 
@@ -321,12 +327,20 @@ class ThrowawayServer:
         since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
         needs the new owner to have that right, as it had on the server the dump came from.
         `trusted`: the superuser restores (--liftbackup-trusted, for dumps from your own servers).
+        `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see _database_shape).
         """
         members = {*roles, *([owner] if owner else [])}
         restorer = SUPERUSER if trusted else self.roles.new_restorer(members)
         name = database_name(hint)
-        new_database(self.admin_conninfo(), name, owner or restorer, [restorer, READER])
-        return self.database(name, restorer)
+        try:
+            warnings = new_database(self.admin_conninfo(), name, owner or restorer, [restorer, READER], shape)
+        except BaseException:
+            if restorer != SUPERUSER:
+                self.roles.retire(restorer)
+            raise
+        database = self.database(name, restorer)
+        database.warnings = warnings
+        return database
 
     def database(self, name: str, restorer: str = SUPERUSER) -> Database:
         """How to reach database `name`: as its restorer, and as the reader."""

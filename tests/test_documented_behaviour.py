@@ -121,7 +121,7 @@ def test_an_extension_only_a_superuser_may_create_restores(
     text = output(result)
     assert result.ret == 0, text
     result.assert_outcomes(passed=2)
-    assert "superuser: 2 extension statement(s) re-composed from names and run as superuser" in text
+    assert "superuser: 2 statement(s) re-composed from names and run as superuser" in text
 
 
 def test_an_extension_statement_not_shaped_like_pg_dumps_runs_as_the_restorer(
@@ -160,7 +160,7 @@ def test_an_archive_with_such_an_extension_restores_too(
     result = run(pytester, f"--liftbackup={archive}")
     text = output(result)
     assert result.ret == 0, text
-    assert "superuser: 2 extension statement(s)" in text
+    assert "superuser: 2 statement(s)" in text
     assert "1 tables, 2 rows" in text
 
 
