@@ -17,7 +17,7 @@ from psycopg import sql
 from . import _elevation as elevation
 from ._archive_toc import UnsafeArchive, check_directory
 from ._binaries import PgBinaries
-from ._database_shape import DATABASE_ENTRIES, DatabaseShape
+from ._database_shape import DatabaseShape
 from ._database_shape import parse as database_shape
 from ._dumpfile import DumpInfo, _decompressor
 from ._elevation import new_owner
@@ -26,6 +26,7 @@ from ._extensions import note, superuser_statement, with_hint
 from ._janitor import conninfo_from, pg_env
 from ._limits import UNLIMITED, bounded_copy
 from ._roles import RoleTally
+from ._skips import CREATE_PUBLIC, NOT_OWNED, RestoreStats, skip_reason
 from ._sqlscript import SqlScript, Statement
 from ._unprivileged import OsUser, make_private_dir, reachable_binaries
 
@@ -193,6 +194,8 @@ class ArchivePlan:
     wanted_extensions: set[str] = field(default_factory=set)  # every extension the archive creates
     shape: DatabaseShape | None = None  # what its CREATE DATABASE asks for (every archive has one)
     ownership: list[Statement] = field(default_factory=list)  # its ALTER ... OWNER TO, in restore order
+    stats: RestoreStats = field(default_factory=RestoreStats)  # what is skipped (see _skips)
+    excluded: list[str] = field(default_factory=list)  # "DESC - TAG" of TOC entries pg_restore skips
 
 
 def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False) -> ArchivePlan:
@@ -210,7 +213,12 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
             plan.roles.add(event)
             if event.entry and event.entry.type == "DATABASE" and plan.shape is None:
                 plan.shape = database_shape(event.sql)
-            if new_owner(event) and not (event.entry and event.entry.type in DATABASE_ENTRIES):
+            if reason := skip_reason(event, restores_ownership=True):
+                plan.stats.skip(reason)
+                if reason == CREATE_PUBLIC:
+                    plan.excluded.append("SCHEMA - public")
+                continue  # the source database's are not restored without --create anyway
+            if new_owner(event):
                 plan.ownership.append(event)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
@@ -219,17 +227,12 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
     return plan
 
 
-def _create_extensions(
-    info: DumpInfo,
-    access: ArchiveAccess,
-    plan: ArchivePlan,
-    superuser: dict[str, str],
-) -> tuple[list[str], int]:
-    """Create the plan's extensions as superuser.
+def _create_extensions(plan: ArchivePlan, superuser: dict[str, str]) -> int:
+    """Create the plan's extensions as superuser; their TOC entries join `plan.excluded`.
 
-    Returns pg_restore options that skip their TOC entries, and how many statements the superuser ran.
+    Returns how many statements the superuser ran.
     """
-    done: list[str] = []
+    ran = 0
     with psycopg.connect(conninfo_from(superuser), autocommit=True) as conn:
         for name, statements in plan.extensions.items():
             try:
@@ -237,19 +240,23 @@ def _create_extensions(
                     conn.execute(statement)
             except psycopg.Error:
                 continue  # e.g. its schema comes later in the dump: pg_restore will try, and say why
-            done.append(name)
-    if not done:
-        return [], 0
+            plan.excluded += [f"EXTENSION - {name}", f"COMMENT - EXTENSION {name}"]
+            ran += len(statements)
+    return ran
+
+
+def _use_list(access: ArchiveAccess, excluded: list[str]) -> list[str]:
+    """pg_restore options that restore every TOC entry but the `excluded` ones ("DESC - TAG")."""
+    if not excluded:
+        return []
     listing = access.run(["--list"], timeout=600).stdout.decode("utf-8", "replace")
-    skip = re.compile(
-        r"^\d+; \d+ \d+ (?:EXTENSION - |COMMENT - EXTENSION )(" + "|".join(map(re.escape, done)) + r") "
-    )
+    skip = re.compile(r"^\d+; \d+ \d+ (?:" + "|".join(map(re.escape, excluded)) + r")(?: |$)")
     kept = [line for line in listing.splitlines() if not skip.match(line)]
     use_list = access.folder / "use.list"
     use_list.write_text("\n".join(kept) + "\n")
     if access.user is not None:
         os.chown(use_list, access.user.uid, access.user.gid)
-    return [f"--use-list={use_list}"], sum(len(plan.extensions[name]) for name in done)
+    return [f"--use-list={use_list}"]
 
 
 def restore(
@@ -261,16 +268,17 @@ def restore(
     jobs: int = 1,
     plan: ArchivePlan | None = None,
     superuser: dict[str, str] | None = None,
-) -> int:
-    """Run pg_restore; returns how many extensions the superuser created (see _extensions)."""
+) -> RestoreStats:
+    """Run pg_restore; returns what was skipped and what the superuser did (_extensions, _elevation)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
-    elevated = 0
-    if plan and plan.extensions and superuser:
-        use_list, elevated = _create_extensions(info, access, plan, superuser)
-        args += use_list
+    plan = plan or ArchivePlan(RoleTally())
+    stats = RestoreStats(dict(plan.stats.skipped))
+    if plan.extensions and superuser:
+        stats.superuser_statements += _create_extensions(plan, superuser)
+    args += _use_list(access, plan.excluded)
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
-    elif superuser and plan:
+    elif superuser:
         args.append("--no-owner")  # ownership is set afterwards, as _elevation allows (see _set_owners)
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
@@ -287,9 +295,11 @@ def restore(
             location=entry,
             statement=statement,
         )
-    if restores_ownership and superuser and plan:
-        elevated += _set_owners(info, plan, conninfo, superuser)
-    return elevated
+    if restores_ownership and superuser:
+        stats.superuser_statements += _set_owners(info, plan, conninfo, superuser)
+    if not restores_ownership:
+        stats.skip(NOT_OWNED)
+    return stats
 
 
 def _set_owners(

@@ -25,7 +25,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from . import _elevation as elevation
-from ._database_shape import DATABASE_ENTRIES, DatabaseShape
+from ._database_shape import DatabaseShape
 from ._database_shape import parse as database_shape
 from ._dumpfile import DumpInfo, open_plain
 from ._errors import RestoreError
@@ -34,7 +34,8 @@ from ._janitor import conninfo_from
 from ._limits import UNLIMITED, over_budget
 from ._restore_pool import TaskFailed, TaskPool, run_statement
 from ._restore_tasks import setting_key, task_for
-from ._roles import RoleTally, sets_ownership_or_privileges
+from ._roles import RoleTally
+from ._skips import RestoreStats, skip_reason
 from ._sqlscript import (
     UNDERSTOOD_META,
     CopyBlock,
@@ -47,11 +48,6 @@ from ._sqlscript import (
 )
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
-_SOURCE_DATABASE = (
-    "the source database's CREATE/ALTER DATABASE, comment and grants (the throwaway database stands in)"
-)
-_CREATE_PUBLIC = re.compile(rb"^CREATE SCHEMA public;$")
-_ABOUT_AN_OBJECT = frozenset({"COMMENT", "ACL", "SECURITY LABEL"})  # named "DATABASE x" for the database
 
 
 @dataclass
@@ -91,13 +87,6 @@ class _Tee:
             raise over_budget(self._what, self._budget)
         self._out.write(line)
         return line
-
-
-@dataclass
-class PlainStats:
-    skipped: dict[str, int] = field(default_factory=dict)
-    superuser_statements: int = 0  # statements re-composed and run by the superuser (or lent a right)
-    warnings: list[str] = field(default_factory=list)
 
 
 def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
@@ -218,23 +207,6 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
     )
 
 
-def _skip_reason(statement: Statement, restores_ownership: bool) -> str | None:
-    entry = statement.entry
-    if entry and (
-        entry.type in DATABASE_ENTRIES
-        or (entry.type in _ABOUT_AN_OBJECT and entry.name.startswith("DATABASE "))
-    ):
-        # pg_restore without --create skips the same entries: the source database's, not its contents'
-        return _SOURCE_DATABASE
-    if entry and entry.type == "SCHEMA" and entry.name == "public" and _CREATE_PUBLIC.match(statement.sql):
-        return (
-            "CREATE SCHEMA public from pg_dump 10 or older (the schema exists already, as in psql's restore)"
-        )
-    if not restores_ownership and sets_ownership_or_privileges(statement):
-        return "ownership and privileges (not restored on an existing server)"
-    return None
-
-
 def execute(
     info: DumpInfo,
     scanned: ScanResult,
@@ -243,13 +215,13 @@ def execute(
     restores_ownership: bool,
     superuser: dict[str, str] | None = None,
     jobs: int = 1,
-) -> PlainStats:
+) -> RestoreStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
 
     With `superuser` (our own server only), extensions are created as `_extensions` describes.
     With `jobs` > 1, tasks run on that many extra connections while barriers run here.
     """
-    stats = PlainStats()
+    stats = RestoreStats()
     notice: Callable[[Any], None] = lambda diag: _warning(stats, diag)  # noqa: E731
     target = conninfo_from(conninfo)
     admin = psycopg.connect(conninfo_from(superuser), autocommit=True) if superuser else None
@@ -267,9 +239,9 @@ def execute(
                     continue  # only pg_dump's own are left after scan(); none changes what runs
                 copy = event if isinstance(event, CopyBlock) else None
                 statement = event.statement if isinstance(event, CopyBlock) else event
-                reason = _skip_reason(statement, restores_ownership)
+                reason = skip_reason(statement, restores_ownership)
                 if reason:
-                    stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
+                    stats.skip(reason)
                     continue
                 elevated = superuser_statement(statement) if admin is not None else None
                 idle = conn.info.transaction_status == TransactionStatus.IDLE
@@ -306,7 +278,7 @@ def execute(
     return stats
 
 
-def _warning(stats: PlainStats, diag: psycopg.errors.Diagnostic) -> None:
+def _warning(stats: RestoreStats, diag: psycopg.errors.Diagnostic) -> None:
     if diag.severity_nonlocalized in ("WARNING",) and len(stats.warnings) < 50:
         stats.warnings.append(f"{diag.severity}: {diag.message_primary}")
 

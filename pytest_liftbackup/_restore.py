@@ -190,22 +190,20 @@ def _run(
             superuser=superuser,
             jobs=jobs,
         )
-        outcome.skipped = stats.skipped
-        outcome.elevated = stats.superuser_statements
-        outcome.warnings += stats.warnings
-        return
-    assert read.access is not None
-    outcome.elevated = _archive_restore.restore(
-        info,
-        read.access,
-        database.restore_conninfo,
-        restores_ownership=database.restores_ownership,
-        jobs=jobs,
-        plan=read.plan,
-        superuser=superuser,
-    )
-    if not database.restores_ownership:
-        outcome.skipped = {"ownership and privileges (not restored on an existing server)": 1}
+    else:
+        assert read.access is not None
+        stats = _archive_restore.restore(
+            info,
+            read.access,
+            database.restore_conninfo,
+            restores_ownership=database.restores_ownership,
+            jobs=jobs,
+            plan=read.plan,
+            superuser=superuser,
+        )
+    outcome.skipped = stats.skipped
+    outcome.elevated = stats.superuser_statements
+    outcome.warnings += stats.warnings
 
 
 def restore(

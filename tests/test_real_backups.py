@@ -34,6 +34,8 @@ from pytest_liftbackup._limits import Limits
 from pytest_liftbackup._locate import LocatedDump
 from pytest_liftbackup._restore import RestoreOptions, RestoreOutcome, restore
 from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup._skips import CREATE_PUBLIC
+from tests.security.conftest import rename_in_toc
 
 IGNORED_BY_EVERYONE = ('schema "public" already exists',)
 
@@ -48,6 +50,7 @@ class Case:
     parts: tuple[tuple[str, ...], ...] = ((),)  # pg_dump arguments of each part, concatenated
     created: bool = False  # pg_dump -C
     edit: Callable[[bytes], bytes] | None = None  # what another pg_dump (or a hand) wrote instead
+    toc_edit: tuple[str, str] | None = None  # the same in a directory archive's toc.dat
     oracle: bool = True  # the oracle's verdict: restores
     plugin: bool = True  # the plugin's verdict
     warning: str = ""  # the plugin's warning, when it passes with one
@@ -176,6 +179,12 @@ CASES: dict[str, Case] = {
     "create_schema_public_pg_dump_10": Case(
         LIFT, roles=("alice", "postgres"), edit=_before_first_object(OLD_PUBLIC)
     ),
+    "create_schema_public_archive_pg_dump_10": Case(
+        (*LIFT, "RESET ROLE", "ALTER SCHEMA public OWNER TO postgres"),
+        roles=("alice", "postgres"),
+        fmt="d",
+        toc_edit=("-- *not* creating schema, since initdb creates it\n", "CREATE SCHEMA public;\n"),
+    ),
     "old_toc_headers_pg_dump_9": Case(
         LIFT, edit=_sub(b"; Owner: alice\n", b"; Owner: alice; Tablespace: \n")
     ),
@@ -283,7 +292,10 @@ def make_dump(name: str, case: Case, source: ThrowawayServer, binaries: PgBinari
     for part in case.parts:
         args = ["-d", name, "-F", case.fmt, *(["-C"] if case.created else []), *part]
         if case.fmt != "p":
-            return _done(_tool(binaries, "pg_dump", admin, *args, "-f", str(target)), target)
+            _done(_tool(binaries, "pg_dump", admin, *args, "-f", str(target)), target)
+            if case.toc_edit:
+                rename_in_toc(target / "toc.dat", *case.toc_edit)
+            return target
         done = _tool(binaries, "pg_dump", admin, *args, "--restrict-key=rb")
         assert done.returncode == 0, done.stderr
         text += done.stdout.encode()
@@ -366,6 +378,8 @@ def test_the_plugin_and_a_superuser_restore_agree(
         return
     assert outcome.database is not None
     assert outcome.tables.get("public.lift") == 2
+    if "create_schema_public" in name:
+        assert outcome.skipped.get(CREATE_PUBLIC) == 1, outcome.skipped
     assert all(not role.endswith(":") and ";" not in role for role in outcome.roles_created)
     for query, value in case.checks:
         with psycopg.connect(conninfo_from(outcome.database.read_conninfo)) as conn:
