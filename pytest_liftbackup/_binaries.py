@@ -6,6 +6,7 @@ set-up; system installations are used when asked for, or when the wheel is too o
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib.util
 import os
@@ -48,6 +49,40 @@ class PgBinaries:
 
     def __str__(self) -> str:
         return f"PostgreSQL {self.version} from {self.bindir} ({self.source})"
+
+    def extensions(self) -> frozenset[str]:
+        """The extensions a server of these binaries can create: the control files it ships."""
+        return _extensions_in(self.bindir)
+
+
+@functools.cache
+def _extensions_in(bindir: Path) -> frozenset[str]:
+    shares = [bindir.parent / "share" / "postgresql", bindir.parent / "share"]
+    pg_config = bindir / f"pg_config{_EXE}"
+    if pg_config.is_file():
+        try:
+            out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and out.stdout.strip():
+                shares.insert(0, Path(out.stdout.strip()))
+        except OSError:
+            pass
+    for share in shares:
+        controls = list((share / "extension").glob("*.control"))
+        if controls:
+            return frozenset(control.stem for control in controls)
+    return frozenset()
+
+
+def having(names: list[str], needed_major: int | None) -> list[PgBinaries]:
+    """The PostgreSQL installations found here, new enough for the dump (`needed_major`), whose server
+    can create every extension in `names`."""
+    return [
+        b
+        for b in candidates([])
+        if b.has(*SERVER_TOOLS, "pg_restore")
+        and b.major >= (needed_major or 0)
+        and set(names) <= b.extensions()
+    ]
 
 
 def embedded_bindir() -> Path | None:

@@ -16,6 +16,7 @@ import re
 import psycopg
 from psycopg import sql
 
+from ._binaries import PgBinaries
 from ._janitor import conninfo_from
 from ._sqlscript import Statement
 
@@ -86,13 +87,21 @@ def missing(admin: dict[str, str], wanted: set[str]) -> list[str]:
     return sorted(wanted - {str(row[0]) for row in rows})
 
 
-def unavailable(names: list[str], server: str) -> str:
-    """Why the restore stops before it starts, and what to do."""
+def unavailable(names: list[str], server: str, elsewhere: list[PgBinaries]) -> str:
+    """Why the restore stops before it starts, and what to do: `elsewhere` are installations found on
+    this machine that have every extension named."""
+    if elsewhere:
+        found = "; ".join(f"PostgreSQL {b.version} in {b.bindir} has it" for b in elsewhere)
+        fix = f"{found}: pass --liftbackup-pg-bin={elsewhere[0].bindir}"
+    else:
+        fix = (
+            "no PostgreSQL installation found on this machine has it: install your distribution's "
+            "postgresql-contrib package (uuid-ossp, pgcrypto...) and pass its bin folder with "
+            "--liftbackup-pg-bin=DIR"
+        )
     return (
         f"the dump creates extension {', '.join(names)}, which the server ({server}) does not have, so its "
-        "restore would fail; give PostgreSQL binaries that have it with --liftbackup-pg-bin=DIR (uuid-ossp, "
-        "pgcrypto and the rest of contrib: your distribution's postgresql-contrib package), or install it on "
-        "the --liftbackup-dsn server"
+        f"restore would fail; {fix} (or install it on the --liftbackup-dsn server); nothing was restored"
     )
 
 

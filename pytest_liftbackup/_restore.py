@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from . import _archive_restore, _extensions, _plain_restore
-from ._binaries import PgBinaries
+from ._binaries import PgBinaries, having
 from ._database_shape import DatabaseShape, ShapeError
 from ._dumpfile import DumpInfo, sha256_of_path
 from ._errors import LiftbackupError, RestoreError
@@ -232,7 +232,10 @@ def restore(
             if host.kind == "throwaway":
                 check_disk(host.workdir, 2 * read.expanded, str(info.path))
             if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
-                raise RestoreError(f"{info.path}: {_extensions.unavailable(lacking, host.description)}")
+                elsewhere = having(lacking, info.required_major) if host.kind == "throwaway" else []
+                raise RestoreError(
+                    f"{info.path}: {_extensions.unavailable(lacking, host.description, elsewhere)}"
+                )
             database = _new_database(outcome, host, read, options.trusted)
             throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None

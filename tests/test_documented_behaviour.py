@@ -255,3 +255,66 @@ def test_a_statement_only_a_superuser_may_run_says_how_to_trust_the_dump(
         'permission denied to create event trigger "log_ddl"; this dump needs a superuser for that, which an '
         "untrusted dump never gets: pass --liftbackup-trusted if the dump is yours"
     ) in text
+
+
+@pytest.mark.parametrize("locale", ["de_DE.UTF-8", "C.utf8"])
+def test_a_locale_this_machine_lacks_is_a_warning_in_the_summary_and_the_report(
+    locale: str,
+    source_server: ThrowawayServer,
+    source: SourceDatabase,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    """The dump's CREATE DATABASE asks for a locale: the throwaway database gets it, or locale C and a
+    warning when this machine lacks it; a damaged CREATE DATABASE leaves nothing behind."""
+    name = "with_locale" if locale == "C.utf8" else "with_missing_locale"
+    with psycopg.connect(conninfo_from(source_server.admin_conninfo()), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} OWNER lift_admin TEMPLATE template0 LOCALE 'C.utf8'"  # type: ignore[arg-type]
+        )
+    dump = source.dump(tmp_path / f"{name}.sql", "-F", "p", "-C", database=name)
+    dump.write_bytes(dump.read_bytes().replace(b"LOCALE = 'C.utf8'", f"LOCALE = '{locale}'".encode()))
+    pytester.makepyfile(
+        "def test_collation(liftbackup_db):\n"
+        "    row = liftbackup_db.execute('SELECT datcollate FROM pg_database WHERE datname = "
+        "current_database()').fetchone()\n"
+        "    print('COLLATE', row[0])\n"
+    )
+    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-report=r.json", "-s")
+    text = output(result)
+    assert result.ret == 0, text
+    report = (pytester.path / "r.json").read_text()
+    if locale == "C.utf8":
+        assert "COLLATE C.utf8" in text
+        assert "warning:" not in text
+        return
+    assert "COLLATE C\n" in text
+    assert (
+        "  warning:  this server cannot create the dump's database with locale_provider libc, locale "
+        'de_DE.UTF-8 (invalid LC_COLLATE locale name: "de_DE.UTF-8"): restored with locale C instead'
+    ) in text
+    assert "restored with locale C instead" in report
+
+
+def test_a_create_database_no_server_could_run_fails_and_leaves_nothing(
+    source_server: ThrowawayServer,
+    source: SourceDatabase,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    with psycopg.connect(conninfo_from(source_server.admin_conninfo()), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE with_bad_encoding OWNER lift_admin TEMPLATE template0 LOCALE 'C.utf8'")
+    dump = source.dump(tmp_path / "with_bad_encoding.sql", "-F", "p", "-C", database="with_bad_encoding")
+    dump.write_bytes(dump.read_bytes().replace(b"ENCODING = 'UTF8'", b"ENCODING = 'LATIN1'"))
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    assert result.ret == 1, text
+    assert (
+        f'{dump}: the dump\'s CREATE DATABASE would fail: encoding "LATIN1" does not match locale '
+        '"C.utf8"; a restore with psql stops there, so the backup does not restore as it is; nothing was '
+        "restored"
+    ) in text
+    assert "Traceback" not in text
+    assert_clean(scratch)

@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._binaries import PgBinaries
+from pytest_liftbackup._binaries import PgBinaries, having
 from pytest_liftbackup._dumpfile import inspect_dump
 from pytest_liftbackup._janitor import conninfo_from, pg_env
 from pytest_liftbackup._limits import Limits
@@ -389,3 +389,39 @@ def test_the_plugin_and_a_superuser_restore_agree(
         assert dump_text(pg_binaries, plugin_server, outcome.database.name) == dump_text(
             pg_binaries, oracle_server, by_oracle
         )
+
+
+def test_an_extension_missing_here_names_the_installation_that_has_it(
+    servers: tuple[ThrowawayServer, ThrowawayServer], pg_binaries: PgBinaries, tmp_path: Path
+) -> None:
+    """uuid-ossp is not in the embedded wheel: the error names an installation on this machine that has
+    it and is new enough for the dump (Debian's postgresql-contrib here), and restoring with those
+    binaries works; on a machine with none, it says so and how to get one."""
+    assert "uuid-ossp" not in pg_binaries.extensions() and "vector" in pg_binaries.extensions()
+    found = having(["uuid-ossp"], None)
+    if not found:
+        case = CASES["extension_missing_here"]
+        outcome = plugin_restore(
+            "rb_uuid",
+            case,
+            make_dump("rb_uuid", case, servers[0], pg_binaries, tmp_path),
+            servers[1],
+            pg_binaries,
+        )
+        assert "no PostgreSQL installation found on this machine has it" in outcome.error_text()
+        return
+    source, target = ThrowawayServer(found[0]), ThrowawayServer(found[0])
+    try:  # a real uuid-ossp, dumped by that installation's pg_dump
+        case = Case((*LIFT, 'CREATE EXTENSION "uuid-ossp"', "SELECT public.uuid_generate_v4()"))
+        dump = make_dump("rb_uuid", case, source, found[0], tmp_path)
+        assert b'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"' in dump.read_bytes()
+        outcome = plugin_restore("rb_uuid", case, dump, servers[1], pg_binaries)
+        assert f"PostgreSQL {found[0].version} in {found[0].bindir} has it: pass --liftbackup-pg-bin=" in (
+            outcome.error_text()
+        )
+        again = plugin_restore("rb_uuid", case, dump, target, found[0])
+    finally:
+        source.close()
+        target.close()
+    assert again.ok, again.error_text()
+    assert again.tables["public.lift"] == 2

@@ -158,6 +158,6 @@ def test_an_extension_the_server_does_not_have_fails_before_restoring(
     assert result.ret == 1, text
     name = needed.strip('"')
     assert f"the dump creates extension {name}, which the server (throwaway PostgreSQL" in text
-    assert "give PostgreSQL binaries that have it with --liftbackup-pg-bin=DIR" in text
+    assert "no PostgreSQL installation found on this machine has it: install your distribution's " in text
     assert '"tables": {}' in (pytester.path / "v.json").read_text()  # nothing was restored
     assert_clean(scratch)
