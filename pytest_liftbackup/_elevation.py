@@ -10,6 +10,10 @@ superuser runs our statement composed from the names found, never the dump's tex
   so it only ever changes what that table's own rows are checked against;
 - `ALTER [PROCEDURAL] LANGUAGE plpgsql OWNER TO r` (pg_dump 8.4 to 9.0): r one of the dump's roles.
 
+One is run by the restorer in a form it may run: `SET SESSION AUTHORIZATION 'r'` (pg_dump
+--use-set-session-authorization) becomes `SET ROLE r`, and its reset `RESET ROLE`; objects are then
+created by r, with r's rights, as under a superuser's restore (which gives up its own rights there).
+
 And one the restorer runs itself, with a right lent for one statement: `ALTER ... OWNER TO r`
 refused because r may not create in the object's schema (objects of several owners in one schema,
 `public` since PostgreSQL 15: a superuser is never asked for that right). The superuser grants r
@@ -32,6 +36,24 @@ _NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _TRIGGERS = re.compile(rf"^ALTER TABLE (ONLY )?({_NAME}(?:\.{_NAME})?) (DISABLE|ENABLE) TRIGGER ALL;?$")
 _PLPGSQL_OWNER = re.compile(rf"^ALTER (?:PROCEDURAL )?LANGUAGE plpgsql OWNER TO ({_NAME});?$")
 _OWNER_TO = re.compile(rf"^ALTER .* OWNER TO ({_NAME});?$", re.DOTALL)
+
+
+_SESSION_AUTHORIZATION = re.compile(rb"^SET SESSION AUTHORIZATION '((?:[^']|'')+)';$")
+_RESET_AUTHORIZATION = re.compile(rb"^(?:SET SESSION AUTHORIZATION DEFAULT|RESET SESSION AUTHORIZATION);$")
+
+
+def as_restorer(conn: psycopg.Connection[Any], statement: Statement) -> Statement:
+    """`statement`, or the form of it the restorer may run (SET SESSION AUTHORIZATION, see above)."""
+    if not statement.sql.startswith((b"SET SESSION AUTHORIZATION", b"RESET SESSION AUTHORIZATION")):
+        return statement
+    if match := _SESSION_AUTHORIZATION.match(statement.sql):
+        role = match.group(1).decode("utf-8", "replace").replace("''", "'")
+        text = sql.SQL("SET ROLE {};").format(sql.Identifier(role)).as_bytes(conn)
+    elif _RESET_AUTHORIZATION.match(statement.sql):
+        text = b"RESET ROLE;"
+    else:
+        return statement
+    return Statement(text, statement.line, statement.entry)
 
 
 def _ident(raw: str) -> str:

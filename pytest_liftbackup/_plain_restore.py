@@ -243,6 +243,8 @@ def execute(
                 if reason:
                     stats.skip(reason)
                     continue
+                if admin is not None and copy is None:
+                    statement = elevation.as_restorer(conn, statement)
                 elevated = superuser_statement(statement) if admin is not None else None
                 idle = conn.info.transaction_status == TransactionStatus.IDLE
                 task = task_for(statement, copy) if pool and elevated is None and idle else None

@@ -171,6 +171,16 @@ CASES: dict[str, Case] = {
     "several_owners_plain": Case(SEVERAL_OWNERS, roles=("alice", "bob", "carol")),
     "several_owners_custom": Case(SEVERAL_OWNERS, roles=("alice", "bob", "carol"), fmt="c"),
     "several_owners_directory": Case(SEVERAL_OWNERS, roles=("alice", "bob", "carol"), fmt="d"),
+    "use_set_session_authorization": Case(LIFT, parts=(("--use-set-session-authorization",),)),
+    # each object created by its owner: bob may not create in public, carol not in the database
+    "use_set_session_authorization_several_owners": Case(
+        SEVERAL_OWNERS,
+        roles=("alice", "bob", "carol"),
+        parts=(("--use-set-session-authorization",),),
+        oracle=False,
+        plugin=False,
+        error="permission denied for database",
+    ),
     "disable_triggers": Case(TRIGGERS, parts=(("-s",), ("-a", "--disable-triggers"))),
     "plpgsql_language_pg_dump_9_0": Case(
         LIFT, roles=("alice", "postgres"), edit=_before_first_object(PLPGSQL_9_0)
@@ -317,7 +327,7 @@ def oracle_restore(
     target = name
     if not case.created:
         target = f"oracle_{name}"
-        _execute(admin, f"CREATE DATABASE {target} TEMPLATE template0")
+        _execute(admin, f"CREATE DATABASE {target} OWNER {case.owner} TEMPLATE template0")
     into = admin if case.created else {**admin, "dbname": target}
     if case.fmt == "p":
         done = _tool(binaries, "psql", into, "-X", "-q", "-f", str(dump))
