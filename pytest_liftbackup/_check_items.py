@@ -16,7 +16,7 @@ import pytest
 from . import _yaml_lines
 from ._checks import Scope, run_check, scope_for, validate
 from ._errors import CheckFailed, CheckWarning, LiftbackupError
-from ._items import SESSION_KEY
+from ._items import SESSION_KEY, node_path
 from ._report import shown_path
 from ._run_report import DUMP_PROPERTY, PROPERTY
 from ._safe_text import printable
@@ -124,18 +124,33 @@ class CheckItem(pytest.Item):
         return self.spec.path, self.spec.line - 1, self.name
 
 
+def check_collector(
+    state: LiftbackupSession, file_path: Path, parent: pytest.Collector
+) -> pytest.File | None:
+    """The collector of `file_path` when it is one of the check files, else None."""
+    wanted = {path.resolve() for path in check_files(list(state.settings.checks))}
+    if file_path.resolve() not in wanted:
+        return None
+    return CheckFileCollector.from_parent(
+        parent, path=file_path, dumps=state.dumps, migrations=state.settings.migrations
+    )
+
+
 def check_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:
-    """Collect every check file; a malformed one is a collection error, the others still run."""
+    """The items of the check files pytest's own collection did not reach, when they are wanted: no
+    paths were given (pytest collects the testpaths or the rootdir), or the checks were asked for
+    (--liftbackup-checks, its environment variable or ini). `pytest tests/x.py` runs no check
+    otherwise; `pytest checks/x.yml::name` selects one. A malformed file is a collection error."""
+    explicit = session.config.args_source == pytest.Config.ArgsSource.ARGS
+    if explicit and state.settings.checks_source.startswith("default"):
+        return []
     items: list[pytest.Item] = []
     for path in check_files(list(state.settings.checks)):
-        try:
-            nodeid = path.resolve().relative_to(session.config.rootpath.resolve()).as_posix()
-        except ValueError:  # outside the rootdir: named in full (pytest would give a bare "::name")
-            nodeid = path.resolve().as_posix()
+        if path.resolve() in state.collected_files:
+            continue
+        nodeid = node_path(path, session.config.rootpath)
         collector = CheckFileCollector.from_parent(
             session, path=path, nodeid=nodeid, dumps=state.dumps, migrations=state.settings.migrations
         )
-        for item in session.genitems(collector):
-            state.item_dumps[item.nodeid] = item.dump.id  # type: ignore[attr-defined]
-            items.append(item)
+        items += session.genitems(collector)
     return items

@@ -49,6 +49,7 @@ class LiftbackupSession:
         self.dumps: list[DumpInfo] = [inspect_dump(d, i) for d, i in zip(located, ids, strict=True)]
         self.outcomes: dict[str, RestoreOutcome] = {}
         self.item_dumps: dict[str, str] = {}  # test nodeid -> dump id, for the summary
+        self.collected_files: set[Path] = set()  # dump and check files pytest's collection met
         self.results: dict[str, Counter[str]] = {d.id: Counter() for d in self.dumps}
         self._host: Any = None
         self._host_error: LiftbackupError | None = None

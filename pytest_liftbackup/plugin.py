@@ -7,6 +7,7 @@ dump file (_locate, _dumpfile) -> server (_binaries, _server, _existing_server, 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from . import _settings
 from ._errors import LiftbackupError
 from ._fixtures import liftbackup_db, liftbackup_dump, liftbackup_target, parametrize
-from ._items import SESSION_KEY, dump_items
+from ._items import SESSION_KEY
 
 __all__ = ["liftbackup_db", "liftbackup_dump", "liftbackup_target"]
 
@@ -51,7 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from ._distribution import scheduler_plugin
         from ._items import restore_collector_ids
 
-        config.pluginmanager.register(scheduler_plugin(restore_collector_ids(state)), "liftbackup-xdist")
+        dumps = restore_collector_ids(state, config.rootpath)
+        config.pluginmanager.register(scheduler_plugin(dumps), "liftbackup-xdist")
     if settings.benchmark:
         from ._restore_benchmark import RegressionGate
 
@@ -74,6 +76,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return header_lines(state, config.invocation_params.dir)
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Dump files and check files met by pytest's own collection (paths given, testpaths)."""
+    state = parent.config.stash.get(SESSION_KEY, None)
+    if state is None or file_path.suffix in (".py", ".pyc"):
+        return None
+    from ._check_items import check_collector
+    from ._items import dump_collector
+
+    collector = dump_collector(state, file_path, parent) or check_collector(state, file_path, parent)
+    if collector is not None:
+        state.collected_files.add(file_path.resolve())  # added again by nothing, even if it fails
+    return collector
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize(metafunc)
 
@@ -86,6 +102,7 @@ def pytest_collection_modifyitems(
     if state is None:
         return
     from ._check_items import check_items
+    from ._items import dump_items
 
     items[:0] = dump_items(session, state) + check_items(session, state)
     if state.settings.benchmark:
@@ -93,8 +110,11 @@ def pytest_collection_modifyitems(
 
         items += benchmark_items(session, state)
     for item in items:
+        dump = getattr(item, "dump", None)
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("liftbackup_target"):
+        if dump is not None:
+            state.item_dumps[item.nodeid] = dump.id
+        elif callspec is not None and callspec.params.get("liftbackup_target"):
             state.item_dumps[item.nodeid] = callspec.params["liftbackup_target"]
 
 

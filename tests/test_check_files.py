@@ -232,7 +232,7 @@ def test_collect_only_lists_readable_node_ids_per_dump(
     lines = [line for line in result.outlines if "::" in line]
     assert "checks/good.yml::systems_exist[lift_simulator_backup_20260120_080000]" in lines
     assert "checks/good.yml::systems_exist[lift]" in lines
-    assert "lift.dump::restore" in lines
+    assert f"{dumps.custom.resolve().as_posix()}::restore" in lines  # outside the rootdir: in full
     assert len(lines) == 2 + 2 * 3
     assert_clean(scratch)
 
@@ -242,10 +242,9 @@ def test_last_failed_reruns_only_the_failing_check(pytester: pytest.Pytester, du
     first = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}")
     first.assert_outcomes(passed=3, failed=1)
     again = pytester.runpytest_subprocess(f"--liftbackup={dumps.plain}", "--lf", "-v")
-    again.assert_outcomes(
-        failed=1, deselected=1
-    )  # the restore item; passed checks are filtered as pytest does
+    again.assert_outcomes(failed=1)  # passed checks deselected, the dump file skipped: as pytest does
     assert "checks/good.yml::always_fails FAILED" in output(again)
+    assert "::restore" not in output(again)
 
 
 def test_xdist_workers_run_the_checks_and_the_report_has_them_all(
@@ -354,3 +353,42 @@ def test_dump_scope_reads_the_dump_from_any_item_id() -> None:
     assert dump_scope("test_mine.py::test_rows[lift]", dumps) is None
     assert dump_scope("test_other.py::test_plain", dumps) is None
     assert dump_scope("checks/x.yml::published_unique", [("b", "b.sql")]) == SCOPE_PREFIX + "b"
+
+
+def test_a_node_id_copied_from_a_failed_line_selects_that_item(
+    pytester: pytest.Pytester, dumps: Dumps
+) -> None:
+    """FAILED lines name checks and restores by path, so they can be pasted back on the command line."""
+    write_checks(pytester, good=GOOD)
+    first = run(pytester, f"--liftbackup={dumps.plain}", "-rA")
+    failed = next(line.split()[1] for line in first.outlines if line.startswith("FAILED "))
+    passed_restore = next(
+        line.split()[1] for line in first.outlines if "::restore" in line and "PASSED" in line
+    )
+    assert failed == "checks/good.yml::always_fails"
+    again = run(pytester, failed, f"--liftbackup={dumps.plain}", "-v")
+    again.assert_outcomes(passed=1, failed=1)  # the check asked for, and the restore it needs
+    assert "checks/good.yml::always_fails FAILED" in output(again)
+    assert "systems_exist" not in output(again)
+    only = run(pytester, passed_restore, f"--liftbackup={dumps.plain}", "-v")
+    only.assert_outcomes(passed=1)
+    assert "lift_simulator_backup_20260120_080000.sql::restore PASSED" in output(only)
+
+
+def test_a_test_file_given_alone_runs_no_check_unless_asked(pytester: pytest.Pytester, dumps: Dumps) -> None:
+    write_checks(pytester, good=GOOD)
+    pytester.makepyfile(test_mine="def test_mine(liftbackup_db):\n    pass\n")
+    alone = run(pytester, "test_mine.py", f"--liftbackup={dumps.plain}", "-v")
+    alone.assert_outcomes(passed=2)  # the restore and the test
+    assert "checks/good.yml" not in output(alone)
+    asked = run(pytester, "test_mine.py", f"--liftbackup={dumps.plain}", "--liftbackup-checks=checks")
+    asked.assert_outcomes(passed=4, failed=1)
+    everything = run(pytester, f"--liftbackup={dumps.plain}")  # no path: the rootdir, checks/ with it
+    everything.assert_outcomes(passed=4, failed=1)
+
+
+def test_a_malformed_check_file_is_one_collection_error(pytester: pytest.Pytester, dumps: Dumps) -> None:
+    write_checks(pytester, bad="checks:\n  - name: x\n    sql: SELECT 1\n    bogus: 2\n")
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    assert output(result).count("ERROR collecting checks/bad.yml") == 1, output(result)
+    assert result.ret == 2
