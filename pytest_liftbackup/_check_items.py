@@ -90,6 +90,9 @@ class CheckItem(pytest.Item):
         if not restore.ok:
             first = restore.error_text().splitlines()[0]
             message = f"restore of {self.dump.name} failed (see {self.dump.name}::restore): {first}"
+            if state.failure_shown(self.dump.id):  # its restore item (or an earlier check) failed with it
+                self._record("skipped", message)
+                raise pytest.skip.Exception(message, _use_item_location=True)
             self._record("error", message)
             pytest.fail(message, pytrace=False)
         try:
@@ -103,8 +106,8 @@ class CheckItem(pytest.Item):
         assert self.result is not None
         outcome = verdict(self.spec, self.result)
         record = self._record(outcome)
-        if outcome == "skipped":
-            pytest.skip(self.result.skipped or "")
+        if outcome == "skipped":  # reported at the check's line in its YAML file
+            raise pytest.skip.Exception(self.result.skipped or "", _use_item_location=True)
         if outcome == "failed":
             raise CheckFailed(record["report"])
         if outcome == "warned":

@@ -7,6 +7,8 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ import psycopg
 from . import _binaries
 from ._cluster_cache import ClusterCache, cache_root, key
 from ._dumpfile import DumpInfo, inspect_dump, major_of, sha256_of_path
-from ._errors import LiftbackupError
+from ._errors import LiftbackupError, RestoreError
 from ._janitor import conninfo_from
 from ._locate import locate
 from ._restore import RestoreOptions, RestoreOutcome, restore
@@ -50,6 +52,8 @@ class LiftbackupSession:
         self.outcomes: dict[str, RestoreOutcome] = {}
         self.item_dumps: dict[str, str] = {}  # test nodeid -> dump id, for the summary
         self.collected_files: set[Path] = set()  # dump and check files pytest's collection met
+        self.restore_items: set[str] = set()  # dumps whose restore item is in this run (after -k, --lf)
+        self._failures_shown: set[str] = set()
         self.results: dict[str, Counter[str]] = {d.id: Counter() for d in self.dumps}
         self._host: Any = None
         self._host_error: LiftbackupError | None = None
@@ -137,12 +141,32 @@ class LiftbackupSession:
             if dump_id not in self.outcomes:
                 # Recorded before it runs: an interrupted restore's database is still dropped by close().
                 outcome = self.outcomes[dump_id] = RestoreOutcome(self.dump(dump_id))
+                started = time.perf_counter()
                 try:
                     self._restore(outcome)
+                except LiftbackupError as exc:  # no binaries for it, the server did not start...
+                    outcome.seconds = time.perf_counter() - started
+                    outcome.error = exc
+                except Exception as exc:  # a bug of ours: the restore item fails with it, the run goes on
+                    outcome.seconds = time.perf_counter() - started
+                    outcome.error = RestoreError(
+                        f"{outcome.info.path}: pytest-liftbackup failed while restoring "
+                        f"({type(exc).__name__}: {exc}); this is a bug in the plugin, not in the dump: "
+                        "please report it with the traceback below",
+                        detail=traceback.format_exc(),
+                    )
                 except BaseException:
+                    outcome.seconds = time.perf_counter() - started
                     outcome.error = LiftbackupError(f"{outcome.info.path}: the restore was interrupted")
                     raise
             return self.outcomes[dump_id]
+
+    def failure_shown(self, dump_id: str) -> bool:
+        """Whether the failed restore of this dump is already shown as a failure in this run: by its
+        restore item, or else by the first check that asked (which says so; the others skip)."""
+        shown = dump_id in self.restore_items or dump_id in self._failures_shown
+        self._failures_shown.add(dump_id)
+        return shown
 
     def restore_again(self, dump_id: str) -> RestoreOutcome:
         """A new restore of the dump on the session's server, apart from the checks' one (benchmarks)."""

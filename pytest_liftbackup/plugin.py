@@ -118,6 +118,14 @@ def pytest_collection_modifyitems(
             state.item_dumps[item.nodeid] = callspec.params["liftbackup_target"]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is not None:
+        from ._items import RestoreItem
+
+        state.restore_items = {item.dump.id for item in session.items if isinstance(item, RestoreItem)}
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield

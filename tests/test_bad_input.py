@@ -204,3 +204,26 @@ def test_a_truncated_plain_dump_fails_even_if_every_statement_succeeds(
     assert "take a new backup" in output(result) or "take a new one" in output(result)
     result.assert_outcomes(failed=1)
     assert_clean(scratch)
+
+
+def test_a_bug_of_the_plugin_is_called_one_and_not_an_interruption(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    """A plugin bug during the restore (simulated: our own restore step raises) fails the restore item
+    naming it as ours, with its traceback below; the run goes on and leaves nothing behind."""
+    pytester.makeconftest(
+        "import pytest_liftbackup._session as s\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('boom')\n"
+        "s.restore = broken\n"
+    )
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    text = output(result)
+    assert result.ret == 1
+    assert (
+        "pytest-liftbackup failed while restoring (RuntimeError: boom); this is a bug in the plugin, not in "
+        "the dump: please report it with the traceback below"
+    ) in text
+    assert "in broken" in text  # the traceback, below the message
+    assert "interrupted" not in text
+    assert_clean(scratch)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Dumps, Scratch
+from tests.conftest import Dumps, Scratch, truncated_plain
 from tests.helpers import assert_clean, output, run
 
 GOOD = """\
@@ -392,3 +393,33 @@ def test_a_malformed_check_file_is_one_collection_error(pytester: pytest.Pyteste
     result = run(pytester, f"--liftbackup={dumps.plain}")
     assert output(result).count("ERROR collecting checks/bad.yml") == 1, output(result)
     assert result.ret == 2
+
+
+def test_checks_of_a_failed_restore_skip_at_their_yaml_line(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch, tmp_path: Path
+) -> None:
+    """One failed restore is one failure; its checks skip, located at their line in the check file.
+    When its restore item is not in the run (-k), the first check errors instead: never a silent pass."""
+    write_checks(pytester, good=GOOD)
+    cut = truncated_plain(dumps.plain, tmp_path / "lift_simulator_backup_20260120_080000.sql", b"COPY ")
+    result = run(pytester, f"--liftbackup={cut}", "-rs")
+    result.assert_outcomes(failed=1, skipped=3)
+    text = output(result)
+    assert "ERROR" not in text
+    assert (
+        "SKIPPED [1] checks/good.yml:4: restore of lift_simulator_backup_20260120_080000.sql failed" in text
+    )
+    without = run(pytester, f"--liftbackup={cut}", "-k", "not restore")
+    without.assert_outcomes(errors=1, skipped=2, deselected=1)
+    assert_clean(scratch)
+
+
+def test_a_skipped_check_is_located_at_its_yaml_line(pytester: pytest.Pytester, dumps: Dumps) -> None:
+    write_checks(
+        pytester,
+        flyway="schema: lift_simulator\nchecks:\n  history:\n    flyway_migrations: true\n",
+    )
+    result = run(pytester, f"--liftbackup={dumps.plain}", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    assert "SKIPPED [1] checks/flyway.yml:3: " in output(result)
+    assert "_check_items.py" not in output(result)
