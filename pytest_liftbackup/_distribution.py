@@ -10,11 +10,18 @@ module as scope. An explicit `--dist` other than `load` is left as the user chos
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._run_report import restore_record
+
+if TYPE_CHECKING:
+    from ._session import LiftbackupSession
+
 SCOPE_PREFIX = "liftbackup-dump:"
+OUTPUT_KEY = "liftbackup"  # in a worker's workeroutput: what the controller's summary needs
 
 
 def dump_scope(nodeid: str, dumps: list[tuple[str, str]]) -> str | None:
@@ -33,7 +40,29 @@ def dump_scope(nodeid: str, dumps: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def scheduler_plugin(dumps: list[tuple[str, str]]) -> Any:
+def worker_output(state: LiftbackupSession) -> str:
+    """What one worker restored, and on which server: the controller prints the summary."""
+    restores = {
+        dump_id: restore_record(outcome)
+        for dump_id, outcome in state.outcomes.items()
+        if outcome.ok or outcome.error is not None
+    }
+    return json.dumps(
+        {"restores": restores, "server": state.host_description, "settings": state.server_settings},
+        default=str,
+    )
+
+
+def from_worker(state: LiftbackupSession, output: str | None) -> None:
+    if not output:
+        return
+    data = json.loads(output)
+    state.run_report.restored(data["restores"])
+    if data["server"] and not state.workers_host[0]:
+        state.workers_host = (f"{data['server']} (one per xdist worker)", dict(data["settings"]))
+
+
+def scheduler_plugin(state: LiftbackupSession, dumps: list[tuple[str, str]]) -> Any:
     from xdist.scheduler import LoadScopeScheduling
 
     class DumpScheduling(LoadScopeScheduling):  # type: ignore[misc]
@@ -46,5 +75,8 @@ def scheduler_plugin(dumps: list[tuple[str, str]]) -> Any:
             if config.getvalue("dist") != "load":
                 return None
             return DumpScheduling(config, log)
+
+        def pytest_testnodedown(self, node: Any, error: Any) -> None:
+            from_worker(state, getattr(node, "workeroutput", {}).get(OUTPUT_KEY))
 
     return Plugin()

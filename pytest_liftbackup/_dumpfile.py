@@ -48,6 +48,7 @@ class DumpInfo:
     server_version: str | None
     database: str | None
     created: str | None = None
+    database_from: str = "dump"  # where `database` comes from: "dump", or "file name" (a guess)
     how: str = "given"
     sha256: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -140,6 +141,7 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
         )
         database = created_db.group(1).decode().strip('"') if created_db else database_from_name(path.name)
         return DumpInfo(
+            database_from="dump" if created_db else "file name",
             format="plain",
             compression=compression,
             pg_dump_version=by_v.group(1).decode() if by_v else None,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from ._dumpfile import DumpInfo
 from ._limits import human_size
-from ._restore import RestoreOutcome
+from ._run_report import restore_record
 from ._session import LiftbackupSession
 
 
@@ -44,41 +46,52 @@ def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
     return lines
 
 
-def outcome_lines(outcome: RestoreOutcome, results: dict[str, int]) -> list[str]:
-    info = outcome.info
+def _database(info: DumpInfo) -> str:
+    if not info.database:
+        return "database not named in the dump"
+    return f"database {info.database}" + (
+        " (guessed from the file name)" if info.database_from != "dump" else ""
+    )
+
+
+def outcome_lines(info: DumpInfo, record: dict[str, Any], results: dict[str, int]) -> list[str]:
+    """One dump's summary, from its restore record (`_run_report.restore_record`): the same whether
+    this process restored it or an xdist worker did."""
     lines = [
         f"{info.name}",
         f"  file:     {info.path}",
         f"  format:   {info.format}, compression {info.compression}, {human_size(info.size)}, "
-        f"sha256 {info.sha256 or '?'}",
+        f"sha256 {record.get('sha256') or info.sha256 or '?'}",
         f"  versions: pg_dump {info.pg_dump_version or '?'}, source server {info.server_version or '?'}, "
-        f"database {info.database or '?'}",
+        f"{_database(info)}",
     ]
-    if outcome.ok and outcome.reused:
+    tables, rows, seconds = len(record.get("tables", {})), record.get("rows", 0), record.get("seconds", 0.0)
+    if record["restore"] == "passed" and record.get("reused"):
         lines.append(
-            f"  restore:  skipped, unchanged dump (--liftbackup-reuse): {outcome.engine}; "
-            f"{len(outcome.tables)} tables, {outcome.rows} rows"
+            f"  restore:  skipped, unchanged dump (--liftbackup-reuse): {record['engine']}; "
+            f"{tables} tables, {rows} rows"
         )
-    elif outcome.ok:
+    elif record["restore"] == "passed":
+        speed = info.size / 1e6 / seconds if seconds > 0 else 0.0
         lines.append(
-            f"  restore:  passed in {outcome.seconds:.2f} s ({outcome.mb_per_s:.1f} MB/s) "
-            f"by {outcome.engine}; {len(outcome.tables)} tables, {outcome.rows} rows"
+            f"  restore:  passed in {seconds:.2f} s ({speed:.1f} MB/s) by {record['engine']}; "
+            f"{tables} tables, {rows} rows"
         )
     else:
-        first = outcome.error_text().splitlines()[0] if outcome.error else "not run"
-        lines.append(f"  restore:  FAILED after {outcome.seconds:.2f} s: {first}")
-    if outcome.mode:
-        lines.append(f"  mode:     {outcome.mode}")
-    if outcome.roles_created:
-        lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(outcome.roles_created)}")
-    if outcome.elevated:
+        first = (record.get("error") or "not run").splitlines()[0]
+        lines.append(f"  restore:  FAILED after {seconds:.2f} s: {first}")
+    if record.get("mode"):
+        lines.append(f"  mode:     {record['mode']}")
+    if record.get("roles_created"):
+        lines.append(f"  roles:    created NOLOGIN for ownership: {', '.join(record['roles_created'])}")
+    if record.get("superuser_statements"):
         lines.append(
-            f"  superuser: {outcome.elevated} statement(s) re-composed from names "
+            f"  superuser: {record['superuser_statements']} statement(s) re-composed from names "
             "and run as superuser, or run with a right lent for them"
         )
-    for reason, count in outcome.skipped.items():
+    for reason, count in record.get("skipped_statements", {}).items():
         lines.append(f"  skipped:  {count} statement(s): {reason}")
-    for warning in outcome.warnings[:5]:
+    for warning in record.get("warnings", [])[:5]:
         lines.append(f"  warning:  {warning}")
     tally = ", ".join(f"{n} {k}" for k, n in sorted(results.items())) or "none run"
     lines.append(f"  items:    {tally}")
@@ -94,9 +107,10 @@ def summary_lines(state: LiftbackupSession) -> list[str]:
             lines.append("settings: " + ", ".join(f"{k}={v or repr(v)}" for k, v in settings.items()))
     for dump in state.dumps:
         outcome = state.outcomes.get(dump.id)
-        if outcome is None:
+        record = restore_record(outcome) if outcome else state.run_report.dumps[dump.id]["restore"]
+        if record is None or (outcome is not None and not outcome.ok and outcome.error is None):
             lines.append(f"{dump.name}: not restored (no item needed it)")
             continue
-        lines.extend(outcome_lines(outcome, dict(state.results[dump.id])))
+        lines.extend(outcome_lines(dump, record, dict(state.run_report.results[dump.id])))
     lines.extend(state.run_report.written)
     return lines

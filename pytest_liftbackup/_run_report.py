@@ -38,6 +38,8 @@ def restore_record(outcome: RestoreOutcome) -> dict[str, Any]:
         "roles_created": list(outcome.roles_created),
         "skipped_statements": dict(outcome.skipped),
         "warnings": list(outcome.warnings),
+        "superuser_statements": outcome.elevated,
+        "reused": outcome.reused,
     }
 
 
@@ -52,6 +54,7 @@ def dump_facts(info: DumpInfo) -> dict[str, Any]:
         "pg_dump_version": info.pg_dump_version,
         "server_version": info.server_version,
         "database": info.database,
+        "database_from": info.database_from if info.database else None,
     }
 
 
@@ -77,6 +80,7 @@ class RunReport:
         outcomes: dict[str, RestoreOutcome] | None = None,
     ) -> None:
         self.dumps = {d.id: {**dump_facts(d), "restore": None, "checks": {}} for d in dumps}
+        self.results: dict[str, Counter[str]] = {d.id: Counter() for d in dumps}  # item outcomes per dump
         self.outcomes = outcomes if outcomes is not None else {}  # this process's restores, by dump id
         self.started = time.time()
         self.json_path = json_path
@@ -98,6 +102,8 @@ class RunReport:
 
     def add(self, report: pytest.TestReport) -> None:
         dump_id, record = records_of(report)
+        if dump_id in self.results and (report.when == "call" or not report.passed):
+            self.results[dump_id]["error" if report.when != "call" and report.failed else report.outcome] += 1
         if dump_id not in self.dumps or record is None:
             return
         entry = self.dumps[dump_id]
@@ -107,6 +113,12 @@ class RunReport:
                 entry["sha256"] = record["sha256"]
         else:
             entry["checks"][report.nodeid] = {"nodeid": report.nodeid, **record}
+
+    def restored(self, records: dict[str, dict[str, Any]]) -> None:
+        """Restore records from elsewhere (xdist workers) for dumps no restore item reported."""
+        for dump_id, record in records.items():
+            if dump_id in self.dumps and self.dumps[dump_id]["restore"] is None:
+                self.dumps[dump_id]["restore"] = record
 
     def as_json(self, exitstatus: int) -> dict[str, Any]:
         dumps = []

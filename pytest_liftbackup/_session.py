@@ -54,7 +54,7 @@ class LiftbackupSession:
         self.collected_files: set[Path] = set()  # dump and check files pytest's collection met
         self.restore_items: set[str] = set()  # dumps whose restore item is in this run (after -k, --lf)
         self._failures_shown: set[str] = set()
-        self.results: dict[str, Counter[str]] = {d.id: Counter() for d in self.dumps}
+        self.workers_host: tuple[str, dict[str, str]] = ("", {})  # under xdist: the servers workers ran
         self._host: Any = None
         self._host_error: LiftbackupError | None = None
         self._candidates: list[_binaries.PgBinaries] | None = None
@@ -77,11 +77,11 @@ class LiftbackupSession:
 
     @property
     def host_description(self) -> str:
-        return self._host.description if self._host is not None else ""
+        return self._host.description if self._host is not None else self.workers_host[0]
 
     @property
     def server_settings(self) -> dict[str, str]:
-        return dict(self._host.settings) if self._host is not None else {}
+        return dict(self._host.settings) if self._host is not None else self.workers_host[1]
 
     def candidates(self) -> list[_binaries.PgBinaries]:
         if self._candidates is None:

@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from ._items import restore_collector_ids
 
         dumps = restore_collector_ids(state, config.rootpath)
-        config.pluginmanager.register(scheduler_plugin(dumps), "liftbackup-xdist")
+        config.pluginmanager.register(scheduler_plugin(state, dumps), "liftbackup-xdist")
     if settings.benchmark:
         from ._restore_benchmark import RegressionGate
 
@@ -126,16 +126,24 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         state.restore_items = {item.dump.id for item in session.items if isinstance(item, RestoreItem)}
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests that use a dump's fixtures carry its id on their reports, like restores and checks."""
     state = item.config.stash.get(SESSION_KEY, None)
-    if state is None or item.nodeid not in state.item_dumps:
-        return
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        verdict = "error" if report.when == "setup" and report.failed else report.outcome
-        state.results[state.item_dumps[item.nodeid]][verdict] += 1
+    if state is not None and item.nodeid in state.item_dumps:
+        from ._run_report import DUMP_PROPERTY
+
+        if not any(name == DUMP_PROPERTY for name, _ in item.user_properties):
+            item.user_properties.append((DUMP_PROPERTY, state.item_dumps[item.nodeid]))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if state is not None and workeroutput is not None:  # an xdist worker: the controller reports
+        from ._distribution import OUTPUT_KEY, worker_output
+
+        workeroutput[OUTPUT_KEY] = worker_output(state)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -423,3 +423,31 @@ def test_a_skipped_check_is_located_at_its_yaml_line(pytester: pytest.Pytester, 
     result.assert_outcomes(passed=1, skipped=1)
     assert "SKIPPED [1] checks/flyway.yml:3: " in output(result)
     assert "_check_items.py" not in output(result)
+
+
+def test_under_xdist_the_summary_shows_what_the_workers_restored(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    """With -n 2 the controller restores nothing: its summary, item counts and server line come from
+    the workers, and agree with pytest's own counts."""
+    write_checks(pytester, good=GOOD)
+    pytester.makepyfile(test_mine="def test_mine(liftbackup_db):\n    pass\n")
+    single = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}")
+    spread = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}", "-n", "2")
+    for result in (single, spread):
+        result.assert_outcomes(passed=2 + 2 * 3, failed=2)
+        text = output(result)
+        assert "not restored" not in text
+        assert text.count("  items:    1 failed, 4 passed") == 2, text  # restore, 2 checks, the test
+        assert text.count("  restore:  passed in ") == 2
+        assert "server: throwaway PostgreSQL 18" in text
+    assert "(one per xdist worker)" in output(spread)
+
+
+def test_the_summary_says_where_the_database_name_comes_from(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup={dumps.custom}")
+    text = output(result)
+    assert "source server 18.6, database lift_simulator (guessed from the file name)" in text  # plain, no -C
+    assert "source server 18.6, database lift_simulator\n" in text  # the archive names it
