@@ -48,7 +48,12 @@ def worker_output(state: LiftbackupSession) -> str:
         if outcome.ok or outcome.error is not None
     }
     return json.dumps(
-        {"restores": restores, "server": state.host_description, "settings": state.server_settings},
+        {
+            "restores": restores,
+            "server": state.host_description,
+            "settings": state.server_settings,
+            "postgresql": state.run_report.server_version,
+        },
         default=str,
     )
 
@@ -58,6 +63,7 @@ def from_worker(state: LiftbackupSession, output: str | None) -> None:
         return
     data = json.loads(output)
     state.run_report.restored(data["restores"])
+    state.run_report.server_version = state.run_report.server_version or data["postgresql"]
     if data["server"] and not state.workers_host[0]:
         state.workers_host = (f"{data['server']} (one per xdist worker)", dict(data["settings"]))
 

@@ -7,8 +7,10 @@ records as properties through pytest's own `--junitxml`.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import platform
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,13 +18,18 @@ from typing import Any
 
 import pytest
 
+from . import __version__
 from ._dumpfile import DumpInfo
 from ._restore import RestoreOutcome
 from ._safe_text import code_block, inline_code
 
 PROPERTY = "liftbackup"  # user_properties: the JSON record of a restore or a check
 DUMP_PROPERTY = "liftbackup_dump"  # user_properties: which dump an item tested
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: description, created, versions; totals split into restores, checks and items
+DESCRIPTION = (
+    "pytest-liftbackup restore test: each pg_dump backup restored into a throwaway PostgreSQL, "
+    "and the declarative checks run on it"
+)
 
 
 def restore_record(outcome: RestoreOutcome) -> dict[str, Any]:
@@ -86,6 +93,7 @@ class RunReport:
         self.json_path = json_path
         self.markdown_path = markdown_path
         self.written: list[str] = []
+        self.server_version = ""  # of the server that restored (set by the session)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.add(report)
@@ -122,20 +130,31 @@ class RunReport:
 
     def as_json(self, exitstatus: int) -> dict[str, Any]:
         dumps = []
-        totals: Counter[str] = Counter()
-        for entry in self.dumps.values():
-            checks = list(entry["checks"].values())
-            totals.update(c["outcome"] for c in checks)
+        restores: Counter[str] = Counter()
+        checks: Counter[str] = Counter()
+        items: Counter[str] = Counter()  # pytest's outcomes of every item about a dump: its own counts
+        for dump_id, entry in self.dumps.items():
+            entry_checks = list(entry["checks"].values())
+            checks.update(c["outcome"] for c in entry_checks)
             restore = entry["restore"] or {"restore": "not run"}
-            totals["restore " + restore["restore"]] += 1
-            dumps.append({**entry, "restore": restore, "checks": checks})
-        failed = totals["failed"] + totals["error"] + totals["restore failed"]
+            restores[restore["restore"]] += 1
+            items.update(self.results[dump_id])
+            dumps.append({**entry, "restore": restore, "checks": entry_checks})
+        failed = checks["failed"] + checks["error"] + restores["failed"]
         return {
             "liftbackup_report": SCHEMA_VERSION,
+            "description": DESCRIPTION,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "versions": {
+                "pytest_liftbackup": __version__,
+                "pytest": pytest.__version__,
+                "python": platform.python_version(),
+                "postgresql": self.server_version or None,
+            },
             "verdict": "failed" if failed or exitstatus not in (0, 5) else "passed",
             "pytest_exit_status": exitstatus,
             "seconds": round(time.time() - self.started, 3),
-            "totals": dict(totals),
+            "totals": {"restores": dict(restores), "checks": dict(checks), "items": dict(items)},
             "dumps": dumps,
         }
 

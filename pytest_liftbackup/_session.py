@@ -238,6 +238,7 @@ class LiftbackupSession:
         if self._host is None and self._host_error is None:
             try:
                 self._host = self._start_host()
+                self.run_report.server_version = self._host.server_version
             except LiftbackupError as exc:
                 self._host_error = exc
         if self._host_error is not None:

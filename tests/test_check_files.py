@@ -451,3 +451,32 @@ def test_the_summary_says_where_the_database_name_comes_from(
     text = output(result)
     assert "source server 18.6, database lift_simulator (guessed from the file name)" in text  # plain, no -C
     assert "source server 18.6, database lift_simulator\n" in text  # the archive names it
+
+
+def test_the_json_report_describes_itself_and_counts_as_pytest_does(
+    pytester: pytest.Pytester, dumps: Dumps, scratch: Scratch
+) -> None:
+    import datetime
+
+    from pytest_liftbackup import __version__
+
+    write_checks(pytester, good=GOOD)
+    pytester.makepyfile(test_mine="def test_mine(liftbackup_db):\n    pass\n")
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-report=out.json")
+    result.assert_outcomes(passed=4, failed=1)
+    verdict = json.loads((pytester.path / "out.json").read_text())
+    assert verdict["liftbackup_report"] == 2
+    assert verdict["description"].startswith("pytest-liftbackup restore test")
+    created = datetime.datetime.fromisoformat(verdict["created"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds()) < 120
+    assert verdict["versions"]["pytest_liftbackup"] == __version__
+    assert verdict["versions"]["postgresql"].startswith("18.")
+    assert set(verdict["versions"]) == {"pytest_liftbackup", "pytest", "python", "postgresql"}
+    assert verdict["totals"] == {
+        "restores": {"passed": 1},
+        "checks": {"passed": 2, "failed": 1},
+        "items": {"passed": 4, "failed": 1},  # what pytest printed: restore, 3 checks, the test
+    }
+    (dump,) = verdict["dumps"]
+    assert (dump["database"], dump["database_from"]) == ("lift_simulator", "file name")
+    assert "restore passed" not in json.dumps(verdict["totals"])
