@@ -79,8 +79,19 @@ def _trusted_names(conn: psycopg.Connection[Any], scope: Scope) -> None:
             "check's SQL; no check can be trusted on this database. If the backup is yours, look "
             "at how that got into it"
         )
-    schemas = f"pg_catalog, {ident(scope.schema)}, public" if scope.schema else 'pg_catalog, "$user", public'
-    conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (schemas,))
+    conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (search_path(scope),))
+
+
+def search_path(scope: Scope) -> str:
+    """Where the names in a check's SQL are looked up: PostgreSQL's own first, then the check file's."""
+    return f"pg_catalog, {ident(scope.schema)}, public" if scope.schema else 'pg_catalog, "$user", public'
+
+
+def _pasteable(result: CheckResult, scope: Scope) -> CheckResult:
+    """The SQL listing all failures, as it runs when pasted into psql: with the checks' search_path."""
+    if result.failures_sql:
+        result.failures_sql = f"SET search_path = {search_path(scope)}; {result.failures_sql}"
+    return result
 
 
 def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> CheckResult:
@@ -96,8 +107,8 @@ def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> C
                 return _schema_checks.run(spec, conn)
             if spec.kind in _flyway.KINDS:
                 table = spec.get("table") or scope.flyway_table
-                return _flyway.run(spec, conn, table, scope.migrations(spec))
-            return _data_checks.run(spec, conn, sample)
+                return _pasteable(_flyway.run(spec, conn, table, scope.migrations(spec)), scope)
+            return _pasteable(_data_checks.run(spec, conn, sample), scope)
     except CheckError as exc:
         raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None
     except psycopg.errors.QueryCanceled:

@@ -331,7 +331,8 @@ def test_failure_report_has_counts_sample_sql_and_location(kinds_run: dict[str, 
     assert "  failing: 1 of 13 tested (max_failures 0)\n" in block
     assert "  sample (1 of 1, by system_key):\n    system_key=system-2  display_name=NULL\n" in block
     assert (
-        "  all failures: SELECT t.system_key, t.display_name FROM lift_system t WHERE true AND "
+        "  all failures: SET search_path = pg_catalog, lift_simulator, public; "
+        "SELECT t.system_key, t.display_name FROM lift_system t WHERE true AND "
         "(t.display_name IS NULL) ORDER BY t.system_key\n" in block
     )
     assert "  check: checks/kinds.yml:" in block and "(not_null)" in block

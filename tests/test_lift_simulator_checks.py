@@ -187,7 +187,10 @@ def test_failure_report_in_the_terminal_is_the_one_the_readme_shows(verdict: dic
     assert f"{SHIPPED.as_posix()}::published_unique[two_published]" in out  # outside the rootdir: in full
     assert "sample (1 of 1, by system_key):" in out
     assert "system_key=system-3  duplicates=2  version_number=3, 4" in out
-    assert "all failures: SELECT * FROM (SELECT t.system_key, count(*) AS duplicates" in out
+    assert (
+        "all failures: SET search_path = pg_catalog, lift_simulator, public; "
+        "SELECT * FROM (SELECT t.system_key, count(*) AS duplicates" in out
+    )
 
 
 def test_the_run_is_the_same_with_the_shipped_file_found_by_default(
@@ -270,3 +273,41 @@ def test_an_index_under_another_name_is_named(pytester: pytest.Pytester, dumps: 
         "Missing index idx_simulation_run_lift_system_id on simulation_run; "
         "the same index exists as idx_simulation_run_lift_system"
     ) in out
+
+
+def test_the_sql_listing_all_failures_runs_when_pasted_into_psql(
+    verdict: dict[str, Any], source_server: Any, pg_binaries: Any
+) -> None:
+    """Each failed check's `all failures` SQL, run by psql against the database the broken dump was
+    made from, lists exactly the failures the check counted."""
+    import os
+    import subprocess
+
+    from pytest_liftbackup._janitor import pg_env
+
+    tried = 0
+    for dump in verdict["dumps"]:
+        database = dump["name"].removesuffix(".sql")
+        for check in dump["checks"]:
+            if check["outcome"] != "failed" or not check.get("failures_sql"):
+                continue
+            env = {**os.environ, **pg_env(source_server.admin_conninfo(database))}
+            done = subprocess.run(
+                [
+                    str(pg_binaries.tool("psql")),
+                    "-X",
+                    "-At",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    check["failures_sql"],
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            assert done.returncode == 0, (check["nodeid"], done.stderr)
+            rows = [line for line in done.stdout.splitlines() if line != "SET"]  # psql -c echoes SET's tag
+            assert len(rows) == check["failures"], check["nodeid"]
+            tried += 1
+    assert tried >= 4  # data and Flyway checks; schema checks list no rows
