@@ -80,7 +80,9 @@ class Host(Protocol):
 
 
 def conninfo_from(info: Mapping[str, str]) -> str:
-    return psycopg.conninfo.make_conninfo(**info)
+    """A libpq connection string. Text comes back as UTF-8 even from a SQL_ASCII database, where
+    psycopg would otherwise hand out bytes for every name (a dump sets its own encoding itself)."""
+    return psycopg.conninfo.make_conninfo(**{"client_encoding": "UTF8", **info})
 
 
 def redacted(info: Mapping[str, str]) -> str:

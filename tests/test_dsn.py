@@ -143,3 +143,28 @@ def test_checks_run_against_the_throwaway_database_on_the_existing_server(
     assert PASSWORD not in text and PASSWORD not in (pytester.path / "verdict.json").read_text()
     assert_untouched(existing)
     assert_clean(scratch)
+
+
+def test_a_sql_ascii_server_restores_without_a_traceback(
+    pg_binaries: PgBinaries, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    """A server made with initdb -E SQL_ASCII (old clusters often are): its databases, the one the DSN
+    names and the templates new ones come from, hold bytes without an encoding."""
+    server = second_server(
+        pg_binaries,
+        f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'",
+        "UPDATE pg_database SET encoding = pg_char_to_encoding('SQL_ASCII')",  # as initdb -E SQL_ASCII
+        "CREATE DATABASE ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LOCALE 'C'",
+    )
+    try:
+        result = run(
+            pytester,
+            f"--liftbackup={dumps.plain}",
+            f"--liftbackup-dsn={dsn(server).replace('/postgres', '/ascii')}",
+        )
+        text = output(result)
+        assert result.ret == 0, text
+        assert "Traceback" not in text and "INTERNALERROR" not in text
+        assert "restore:  passed" in text
+    finally:
+        server.close()
