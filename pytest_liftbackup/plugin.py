@@ -55,6 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
         dumps = restore_collector_ids(state, config.rootpath)
         config.pluginmanager.register(scheduler_plugin(state, dumps), "liftbackup-xdist")
     if settings.benchmark:
+        if not config.pluginmanager.hasplugin("benchmark"):
+            raise pytest.UsageError(
+                "--liftbackup-benchmark times restores with pytest-benchmark, which is not installed: "
+                "pip install 'pytest-liftbackup[benchmark]'"
+            )
         from ._restore_benchmark import RegressionGate
 
         config.pluginmanager.register(RegressionGate(), "liftbackup-regression-gate")

@@ -10,6 +10,7 @@ behind pytest-benchmark's own --benchmark-histogram, which compares runs but can
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from dataclasses import dataclass
@@ -78,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=Path("restore-trend.svg"), help="SVG file to write")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("pygal") is None:
+        print(
+            "the trend picture is drawn with pygal, which is not installed: "
+            "pip install 'pytest-liftbackup[benchmark]'",
+            file=sys.stderr,
+        )
+        return 2
     points = saved_points(args.storage)
     if not points:
         print(

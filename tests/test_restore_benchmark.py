@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Dumps
-from tests.helpers import run_in
+from tests.helpers import output, run, run_in
 from tests.lift_simulator.build import SourceDatabase
 
 SLOW_INDEX = """
@@ -109,3 +109,14 @@ def test_without_saved_runs_the_trend_command_says_how_to_make_some(tmp_path: Pa
 
     assert trend.main(["--storage", str(tmp_path), "--output", str(tmp_path / "t.svg")]) == 1
     assert not (tmp_path / "t.svg").exists()
+
+
+def test_without_pytest_benchmark_the_option_says_which_extra_to_install(
+    pytester: pytest.Pytester, dumps: Dumps
+) -> None:
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-benchmark", "-p", "no:benchmark")
+    assert result.ret == 4  # a usage error, before anything starts
+    assert (
+        "--liftbackup-benchmark times restores with pytest-benchmark, which is not installed: "
+        "pip install 'pytest-liftbackup[benchmark]'"
+    ) in output(result)
