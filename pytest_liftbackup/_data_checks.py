@@ -69,7 +69,7 @@ def _unique_groups(spec: CheckSpec, keys: list[str]) -> str:
     present = " AND ".join(f"t.{ident(c)} IS NOT NULL" for c in columns)
     extra = [k for k in keys if k not in columns]
     agg = "".join(
-        f", string_agg(t.{ident(k)}::text, ', ' ORDER BY t.{ident(k)}::text) AS {ident(k)}" for k in extra
+        f", string_agg(t.{ident(k)}::text, ', ' ORDER BY t.{ident(k)}) AS {ident(k)}" for k in extra
     )
     return (
         f"SELECT {cols}, count(*) AS duplicates{agg} FROM {_source(spec)} "

@@ -20,7 +20,7 @@ import psycopg
 
 from ._catalog import relation_oid, require_relation, table_sql
 from ._errors import CheckError
-from ._verdict import CheckResult
+from ._verdict import CheckResult, counted
 from ._vocabulary import CheckSpec
 
 KINDS = (
@@ -170,7 +170,7 @@ def _no_failed(applied: list[Applied], table: str) -> CheckResult:
         return CheckResult(f"no failed migration in {len(applied)} rows of {table}", 0, len(applied))
     names = ", ".join(f"{a.version or 'repeatable'} ({a.description})" for a in failed)
     return CheckResult(
-        f"{len(failed)} failed migration{'s' if len(failed) != 1 else ''} in {table}: {names}",
+        f"{counted(len(failed), 'failed migration', 'failed migrations')} in {table}: {names}",
         len(failed),
         len(applied),
         details=[f"Detected failed migration to version {a.version} ({a.description})" for a in failed],
@@ -270,7 +270,7 @@ def compare(applied: list[Applied], local: list[LocalMigration], folder: Path) -
     head = "; ".join(f"{r['state']} {r['script']}" for r in rows[:3])
     more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
     return CheckResult(
-        f"{len(problems)} migration{'s' if len(problems) != 1 else ''} differ from {folder}: {head}{more}",
+        f"{counted(len(problems), 'migration differs', 'migrations differ')} from {folder}: {head}{more}",
         len(problems),
         tested,
         details=problems,

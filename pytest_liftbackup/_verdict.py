@@ -65,7 +65,21 @@ def headline(spec: CheckSpec, result: CheckResult) -> str:
         "table": result.table,
         "name": spec.name,
     }
-    return string.Formatter().vformat(template, (), values)
+    return _Plurals().vformat(template, (), values)
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """ "1 row is", "3 rows are": the count with the words that agree with it."""
+    return f"{number} {one if number == 1 else many}"
+
+
+class _Plurals(string.Formatter):
+    """`{failures:version is|versions are}` gives "1 version is" or "3 versions are"."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec and isinstance(value, int):
+            return counted(value, *format_spec.split("|", 1))
+        return str(super().format_field(value, format_spec))
 
 
 def _row(row: dict[str, Any]) -> str:

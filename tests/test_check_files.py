@@ -480,3 +480,24 @@ def test_the_json_report_describes_itself_and_counts_as_pytest_does(
     (dump,) = verdict["dumps"]
     assert (dump["database"], dump["database_from"]) == ("lift_simulator", "file name")
     assert "restore passed" not in json.dumps(verdict["totals"])
+
+
+def test_messages_agree_with_their_count_and_numbers_sort_as_numbers(
+    pytester: pytest.Pytester, dumps: Dumps
+) -> None:
+    write_checks(
+        pytester,
+        numbers="""\
+        schema: lift_simulator
+        checks:
+          numbers_repeat:
+            message: "{failures:group repeats|groups repeat}: {keys}"
+            query: SELECT 1 AS k, x AS n FROM generate_series(8, 11) x
+            unique: [k]
+            key: [k, n]
+        """,
+    )
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    text = output(result)
+    assert "1 group repeats: " in text
+    assert "n=8, 9, 10, 11" in text  # not 10, 11, 8, 9

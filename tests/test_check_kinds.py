@@ -208,7 +208,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "latest applied version in lift_simulator.flyway_schema_history is 12, want 13",
         "failed",
     ),
-    "flyway_migrations": ("1 migration differ from", "failed"),
+    "flyway_migrations": ("1 migration differs from", "failed"),
     "row_count_min": ("simulation_run where status = 'FAILED' has 0 rows, want at least 1", "failed"),
     "row_count_exactly": ("lift_system has 13 rows, want exactly 12", "failed"),
     "row_count_max": ("lift_system has 13 rows, want at most 12", "failed"),

@@ -98,7 +98,7 @@ def test_good_backup_passes_every_shipped_check(verdict: dict[str, Any]) -> None
         (
             "two_published",
             {"lift_system_version_indexes", "published_unique"},
-            {"published_unique": "1 lift systems have more than one published version: system-3"},
+            {"published_unique": "1 lift system has more than one published version: system-3"},
         ),
         (
             "failed_flyway_row",
@@ -113,7 +113,7 @@ def test_good_backup_passes_every_shipped_check(verdict: dict[str, Any]) -> None
         (
             "edited_migration",
             {"flyway_migrations"},
-            {"flyway_migrations": "1 migration differ from"},
+            {"flyway_migrations": "1 migration differs from"},
         ),
         (
             "missing_migration",
@@ -135,7 +135,7 @@ def test_good_backup_passes_every_shipped_check(verdict: dict[str, Any]) -> None
         (
             "floor_range_inverted",
             {"config_floor_range"},
-            {"config_floor_range": "1 versions have a config without minFloor <= maxFloor: (system-5, 2)"},
+            {"config_floor_range": "1 version has a config without minFloor <= maxFloor: (system-5, 2)"},
         ),
     ],
 )
