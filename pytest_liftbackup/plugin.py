@@ -160,3 +160,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("liftbackup")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
+    from . import _annotations
+
+    if _annotations.wanted():
+        dumps = state.run_report.as_json(0)["dumps"]
+        for line in _annotations.workflow_commands(dumps, terminalreporter.config.invocation_params.dir):
+            terminalreporter.write_line(line)

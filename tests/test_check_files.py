@@ -501,3 +501,22 @@ def test_messages_agree_with_their_count_and_numbers_sort_as_numbers(
     text = output(result)
     assert "1 group repeats: " in text
     assert "n=8, 9, 10, 11" in text  # not 10, 11, 8, 9
+
+
+def test_github_actions_annotates_failed_checks_at_their_line(
+    pytester: pytest.Pytester, dumps: Dumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_checks(pytester, good=GOOD)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    result = run(pytester, f"--liftbackup={dumps.plain}")
+    lines = [line for line in result.outlines if line.startswith("::")]
+    assert len(lines) == 1, result.outlines
+    assert lines[0].startswith(
+        "::error file=checks/good.yml,line=10,title=always_fails (failed%2C liftbackup check on "
+        "lift_simulator_backup_20260120_080000.sql)::the query returned 1 failing row: system-1%0A"
+    )
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    assert not [
+        line for line in run(pytester, f"--liftbackup={dumps.plain}").outlines if line.startswith("::")
+    ]
