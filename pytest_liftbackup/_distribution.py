@@ -53,6 +53,7 @@ def worker_output(state: LiftbackupSession) -> str:
             "server": state.host_description,
             "settings": state.server_settings,
             "postgresql": state.run_report.server_version,
+            "kept": state.keep() if state.settings.keep else [],
         },
         default=str,
     )
@@ -64,6 +65,7 @@ def from_worker(state: LiftbackupSession, output: str | None) -> None:
     data = json.loads(output)
     state.run_report.restored(data["restores"])
     state.run_report.server_version = state.run_report.server_version or data["postgresql"]
+    state.workers_kept += data["kept"]
     if data["server"] and not state.workers_host[0]:
         state.workers_host = (f"{data['server']} (one per xdist worker)", dict(data["settings"]))
 

@@ -47,6 +47,7 @@ class ExistingServer:
         self._admin = {k: str(v) for k, v in info.items() if v is not None}
         self._admin.setdefault("dbname", "postgres")
         self.settings: dict[str, str] = {}
+        self.kept = False
         try:
             with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
                 self._version = server_version_of(conn)
@@ -131,6 +132,17 @@ class ExistingServer:
                 "--liftbackup-trusted to restore as it a dump you trust"
             ) from None
         return {**self.admin_conninfo(name), "user": name, "password": password}
+
+    def keep(self, databases: list[str]) -> list[str]:
+        """Leave the restored databases (and their roles) in place after the run (--liftbackup-keep)."""
+        self.kept = True
+        lines = [f"kept (--liftbackup-keep) on {self.description}:"]
+        for name in databases:
+            shown = {k: v for k, v in self.admin_conninfo(name).items() if k != "password"}
+            where = psycopg.conninfo.make_conninfo(**shown)
+            lines.append(f"  inspect:  psql '{where}'")
+            lines.append(f"  remove:   DROP DATABASE {name}; DROP ROLE IF EXISTS {name};")
+        return lines
 
     def finish(self, database: Database) -> None:
         """Settings the dump attached to its database or role are forgotten before checks read it."""

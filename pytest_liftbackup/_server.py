@@ -8,6 +8,7 @@ an untrusted dump restore without superuser rights.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import mirakuru.base
 import psycopg
 from mirakuru.exceptions import ProcessFinishedWithError
 from psycopg import sql
@@ -195,6 +197,7 @@ class ThrowawayServer:
         self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
         self.reused = False
         self.from_cache = False
+        self.kept = False
         try:
             if self.os_user is not None:
                 os.chmod(self.workdir, 0o711)  # the server user may pass through, not list
@@ -368,11 +371,35 @@ class ThrowawayServer:
     def drop_database(self, database: Database) -> None:
         drop_database(self.admin_conninfo(), database.name)
 
+    def keep(self, databases: list[str]) -> list[str]:
+        """Leave the server running after the run (--liftbackup-keep): how to look, how to remove it."""
+        self.kept = True
+        # mirakuru (pytest-postgresql's process runner) kills, at interpreter exit, every process that
+        # carries its mark in the environment, as the server does, and its executor kills the server's
+        # process group when garbage-collected: the one thing --liftbackup-keep must not do.
+        atexit.unregister(mirakuru.base.cleanup_subprocesses)
+        if self._executor is not None:
+            self._executor.process = None
+        pidfile = self.workdir / "data" / "postmaster.pid"
+        pid = pidfile.read_text().split()[0] if pidfile.exists() else "?"
+        info = {**self.admin_conninfo(), "user": READER}
+        psql = self.binaries.tool("psql")
+        lines = [f"kept running (--liftbackup-keep): {self.description}, in {self.workdir}"]
+        for name in databases:
+            shown = {k: v for k, v in {**info, "dbname": name}.items() if k != "password"}
+            conninfo = psycopg.conninfo.make_conninfo(**shown)
+            lines.append(f"  inspect:  {psql} '{conninfo}'")
+        lines.append(f"  remove:   kill -INT {pid} && rm -rf {self.workdir}")
+        return lines
+
     def close(self, keep_as: str | None = None, meta: dict[str, Any] | None = None) -> None:
         """Stop the server and remove every file it had; safe to call more than once.
 
         With `keep_as`, the stopped cluster is first moved into the cache, for `reuse=keep_as`.
+        A server kept with `keep()` is left as it is.
         """
+        if self.kept:
+            return
         stopped = False
         if self._executor is not None:
             try:

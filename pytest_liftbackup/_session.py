@@ -54,7 +54,9 @@ class LiftbackupSession:
         self.collected_files: set[Path] = set()  # dump and check files pytest's collection met
         self.restore_items: set[str] = set()  # dumps whose restore item is in this run (after -k, --lf)
         self._failures_shown: set[str] = set()
+        self._kept = False
         self.workers_host: tuple[str, dict[str, str]] = ("", {})  # under xdist: the servers workers ran
+        self.workers_kept: list[str] = []  # under xdist, --liftbackup-keep: what the workers left running
         self._host: Any = None
         self._host_error: LiftbackupError | None = None
         self._candidates: list[_binaries.PgBinaries] | None = None
@@ -160,6 +162,17 @@ class LiftbackupSession:
                     outcome.error = LiftbackupError(f"{outcome.info.path}: the restore was interrupted")
                     raise
             return self.outcomes[dump_id]
+
+    def keep(self) -> list[str]:
+        """--liftbackup-keep: leave the servers and databases of this run in place; how to reach them."""
+        self._kept = True
+        databases = {d: o.database.name for d, o in self.outcomes.items() if o.database is not None}
+        lines: list[str] = []
+        if self._host is not None:
+            lines += self._host.keep([name for d, name in databases.items() if d not in self._own_hosts])
+        for dump_id, (server, _) in self._own_hosts.items():
+            lines += server.keep([databases[dump_id]] if dump_id in databases else [])
+        return lines
 
     def failure_shown(self, dump_id: str) -> bool:
         """Whether the failed restore of this dump is already shown as a failure in this run: by its
@@ -268,6 +281,8 @@ class LiftbackupSession:
         for conn in self._check_connections.values():
             conn.close()
         self._check_connections.clear()
+        if self._kept:
+            self._own_hosts, self._host = {}, None
         own, self._own_hosts = self._own_hosts, {}
         for dump_id, (server, name) in own.items():
             outcome = self.outcomes.get(dump_id)

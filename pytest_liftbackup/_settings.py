@@ -103,12 +103,19 @@ MAX_SIZE = (
     "how big one dump may expand, decompressed and restored: a size (20G, 500M) or a multiple of the "
     f"dump file ({DEFAULT_MAX_SIZE}, the default, with a 1 GB floor)",
 )
+KEEP = (
+    "liftbackup_keep",
+    "LIFTBACKUP_KEEP",
+    "liftbackup_keep",
+    "leave the throwaway server running (or the --liftbackup-dsn databases in place) after the run, and "
+    "print how to connect with psql and how to remove it",
+)
 ALL = (
     *(DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK, TRUSTED),
-    *(TIMEOUT, MAX_SIZE),
+    *(TIMEOUT, MAX_SIZE, KEEP),
 )
 REPEATABLE = ("liftbackup", "liftbackup_checks")
-FLAGS = ("liftbackup_reuse", "liftbackup_benchmark", "liftbackup_trusted")
+FLAGS = ("liftbackup_reuse", "liftbackup_benchmark", "liftbackup_trusted", "liftbackup_keep")
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -128,6 +135,7 @@ class Settings:
     reuse: bool = False
     cache_dir: str | None = None  # None: the default place
     benchmark: bool = False
+    keep: bool = False
     trusted: bool = False
     limits: Limits = field(default_factory=Limits)
 
@@ -231,6 +239,7 @@ def resolve(config: pytest.Config) -> Settings:
         reuse=_flag(config, REUSE),
         cache_dir=next(iter(_resolve(config, CACHE_DIR, multiple=False)[0]), None),
         benchmark=_flag(config, BENCHMARK),
+        keep=_flag(config, KEEP),
         trusted=_flag(config, TRUSTED),
         limits=_limits(config),
     )

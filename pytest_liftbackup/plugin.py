@@ -160,6 +160,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("liftbackup")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
+    if state.settings.keep:
+        for line in [*state.keep(), *state.workers_kept]:
+            terminalreporter.write_line(line)
     from . import _annotations
 
     if _annotations.wanted():

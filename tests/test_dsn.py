@@ -168,3 +168,24 @@ def test_a_sql_ascii_server_restores_without_a_traceback(
         assert "restore:  passed" in text
     finally:
         server.close()
+
+
+def test_keep_leaves_the_database_and_says_how_to_drop_it(
+    existing: ThrowawayServer, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    result = run(
+        pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={dsn(existing)}", "--liftbackup-keep"
+    )
+    assert result.ret == 0
+    text = output(result)
+    assert PASSWORD not in text
+    kept = [name for name in databases(existing) if name.startswith("liftbackup_")]
+    assert len(kept) == 1
+    assert f"dbname={kept[0]}" in text
+    drop = next(line.split("remove:", 1)[1].strip() for line in result.outlines if "remove:" in line)
+    with psycopg.connect(conninfo_from(existing.admin_conninfo("production")), autocommit=True) as conn:
+        assert conn.execute(f"SELECT count(*) FROM pg_roles WHERE rolname = '{kept[0]}'").fetchone() == (1,)  # type: ignore[arg-type]
+    with psycopg.connect(conninfo_from(existing.admin_conninfo()), autocommit=True) as conn:
+        for statement in drop.rstrip(";").split("; "):
+            conn.execute(statement)  # type: ignore[arg-type]
+    assert_untouched(existing)

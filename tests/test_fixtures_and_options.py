@@ -169,3 +169,35 @@ def test_works_as_an_ordinary_user(dumps: Dumps, scratch: Scratch) -> None:
     assert "1 passed" in done.stdout
     os.unlink(scratch.tmpdir / PLAIN_NAME)
     assert scratch.leftovers() == []
+
+
+def test_keep_leaves_the_server_running_and_says_how_to_look_and_remove_it(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    import subprocess
+
+    from tests.conftest import servers_under
+
+    result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-keep")
+    assert result.ret == 0
+    text = output(result)
+    assert "kept running (--liftbackup-keep): throwaway PostgreSQL 18" in text
+    inspect = next(line.split("inspect:", 1)[1].strip() for line in result.outlines if "inspect:" in line)
+    remove = next(line.split("remove:", 1)[1].strip() for line in result.outlines if "remove:" in line)
+    assert "password" not in inspect
+    looked = subprocess.run(
+        ["bash", "-c", inspect + " -XAt -c 'SELECT count(*) FROM lift_simulator.lift_system'"],
+        capture_output=True,
+        text=True,
+    )
+    assert looked.returncode == 0 and looked.stdout.strip() == "12", looked.stderr
+    assert servers_under(scratch.tmpdir)  # still running after pytest ended
+    assert subprocess.run(["bash", "-c", remove]).returncode == 0
+    for _ in range(50):
+        if not servers_under(scratch.tmpdir):
+            break
+        import time
+
+        time.sleep(0.1)
+    assert not servers_under(scratch.tmpdir)
+    assert scratch.leftovers() == []
