@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class ScanResult:
 
 
 _SPOOL_PREFIX = "liftbackup-spool-"
+_PROGRESS_EVERY = 0.5  # seconds
 
 
 class _Tee:
@@ -215,11 +217,13 @@ def execute(
     restores_ownership: bool,
     superuser: dict[str, str] | None = None,
     jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RestoreStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
 
     With `superuser` (our own server only), extensions are created as `_extensions` describes.
     With `jobs` > 1, tasks run on that many extra connections while barriers run here.
+    `progress(bytes read, COPY rows handed over)` is called about twice a second.
     """
     stats = RestoreStats()
     notice: Callable[[Any], None] = lambda diag: _warning(stats, diag)  # noqa: E731
@@ -234,10 +238,16 @@ def execute(
             open(scanned.text, "rb") as rows,
         ):
             conn.add_notice_handler(notice)
-            for event in SqlScript(text, scanned.copies):
+            script = SqlScript(text, scanned.copies)
+            rows_seen, next_report = 0, time.monotonic() + _PROGRESS_EVERY
+            for event in script:
+                if progress is not None and time.monotonic() >= next_report:
+                    progress(script.offset, rows_seen)
+                    next_report = time.monotonic() + _PROGRESS_EVERY
                 if isinstance(event, MetaCommand):
                     continue  # only pg_dump's own are left after scan(); none changes what runs
                 copy = event if isinstance(event, CopyBlock) else None
+                rows_seen += copy.lines if copy is not None else 0
                 statement = event.statement if isinstance(event, CopyBlock) else event
                 reason = skip_reason(statement, restores_ownership)
                 if reason:

@@ -128,12 +128,25 @@ def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far one restore is: for people watching a long one."""
+
+    dump: str
+    done: int  # bytes of SQL text read
+    total: int
+    rows: int  # COPY rows handed to the server
+    seconds: float
+
+
+@dataclass(frozen=True)
 class RestoreOptions:
-    """How to restore: connections side by side, whether the dump is trusted, and its limits."""
+    """How to restore: connections side by side, whether the dump is trusted, its limits, and who
+    is told how far it is (plain dumps)."""
 
     jobs: int = 1
     trusted: bool = False  # --liftbackup-trusted: a superuser (or the DSN's user) runs the dump
     limits: Limits = field(default_factory=Limits)
+    progress: Callable[[Progress], None] | None = None
 
 
 @dataclass
@@ -178,10 +191,15 @@ def _read(
 
 
 def _run(
-    outcome: RestoreOutcome, read: _Read, database: Database, superuser: dict[str, str] | None, jobs: int
+    outcome: RestoreOutcome,
+    read: _Read,
+    database: Database,
+    superuser: dict[str, str] | None,
+    options: RestoreOptions,
 ) -> None:
-    info = outcome.info
+    info, jobs, started = outcome.info, options.jobs, time.perf_counter()
     if read.scanned is not None:
+        tell = options.progress
         stats = _plain_restore.execute(
             info,
             read.scanned,
@@ -189,6 +207,11 @@ def _run(
             restores_ownership=database.restores_ownership,
             superuser=superuser,
             jobs=jobs,
+            progress=None
+            if tell is None
+            else lambda done, rows: tell(
+                Progress(info.name, done, read.expanded, rows, time.perf_counter() - started)
+            ),
         )
     else:
         assert read.access is not None
@@ -243,7 +266,7 @@ def restore(
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:
-                        _run(outcome, read, database, superuser, options.jobs)
+                        _run(outcome, read, database, superuser, options)
                     except (LiftbackupError, psycopg.Error):
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: {guard.tripped}") from None

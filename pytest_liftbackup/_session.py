@@ -55,6 +55,7 @@ class LiftbackupSession:
         self.restore_items: set[str] = set()  # dumps whose restore item is in this run (after -k, --lf)
         self._failures_shown: set[str] = set()
         self._kept = False
+        self.progress: Any = None  # told how far a restore is (the plugin's TerminalProgress)
         self.workers_host: tuple[str, dict[str, str]] = ("", {})  # under xdist: the servers workers ran
         self.workers_kept: list[str] = []  # under xdist, --liftbackup-keep: what the workers left running
         self._host: Any = None
@@ -72,7 +73,7 @@ class LiftbackupSession:
     @property
     def restore_options(self) -> RestoreOptions:
         settings = self.settings
-        return RestoreOptions(settings.jobs, settings.trusted, settings.limits)
+        return RestoreOptions(settings.jobs, settings.trusted, settings.limits, self.progress)
 
     def dump(self, dump_id: str) -> DumpInfo:
         return next(d for d in self.dumps if d.id == dump_id)
@@ -145,7 +146,11 @@ class LiftbackupSession:
                 outcome = self.outcomes[dump_id] = RestoreOutcome(self.dump(dump_id))
                 started = time.perf_counter()
                 try:
-                    self._restore(outcome)
+                    try:
+                        self._restore(outcome)
+                    finally:
+                        if self.progress is not None:
+                            self.progress.done()
                 except LiftbackupError as exc:  # no binaries for it, the server did not start...
                     outcome.seconds = time.perf_counter() - started
                     outcome.error = exc

@@ -48,6 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except LiftbackupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(state.run_report, "liftbackup-run-report")
+    from ._progress import TerminalProgress
+
+    state.progress = TerminalProgress(config)
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         from ._distribution import scheduler_plugin
         from ._items import restore_collector_ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,25 @@ def test_keep_leaves_the_server_running_and_says_how_to_look_and_remove_it(
         time.sleep(0.1)
     assert not servers_under(scratch.tmpdir)
     assert scratch.leftovers() == []
+
+
+def test_a_long_restore_says_how_far_it_is_in_ci_logs_and_not_with_q(
+    dumps: Dumps, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A restore that takes a while (here: the lift dump with a pause before each table's rows)
+    prints a line per tenth of the dump in a CI log, and nothing with -q."""
+    raw = dumps.plain.read_bytes().replace(b"\nCOPY ", b"\nSELECT pg_sleep(0.7);\nCOPY ")
+    slow = tmp_path / PLAIN_NAME
+    slow.write_bytes(raw)
+    monkeypatch.setenv("CI", "true")
+    result = run(pytester, f"--liftbackup={slow}")
+    assert result.ret == 0
+    lines = [line for line in result.outlines if line.startswith("liftbackup: restoring ")]
+    assert lines, output(result)
+    assert re.fullmatch(
+        rf"liftbackup: restoring {PLAIN_NAME}: \d+% \([\d.]+ kB of [\d.]+ kB\), [\d,]+ rows, \d+ s", lines[0]
+    ), lines
+    percents = [int(re.search(r": (\d+)%", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    assert len({p // 10 for p in percents}) == len(percents)  # one line per tenth, never more
+    quiet = run(pytester, f"--liftbackup={slow}", "-q")
+    assert not [line for line in quiet.outlines if "restoring" in line]
