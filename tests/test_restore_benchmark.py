@@ -9,6 +9,7 @@ gate; the unchanged dump passes it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -98,10 +99,14 @@ def test_the_trend_picture_shows_time_and_size_of_the_saved_runs(gate_folder: Pa
     assert trend.main(["--storage", str(gate_folder / "store"), "--output", str(gate_folder / "t.svg")]) == 0
     svg = (gate_folder / "t.svg").read_text()
     assert svg.startswith("<?xml") and "<svg" in svg
-    assert "lift_simulator_backup: restore time (s)" in svg
-    assert "lift_simulator_backup: database size (MB)" in svg
+    assert "Median restore time per saved run" in svg and "Restored database size per saved run" in svg
+    assert "restore time (s)" in svg and "database size (MB)" in svg
+    assert svg.count(">lift_simulator_backup<") == 2  # the whole series name, in each chart's legend
+    assert "kozea.github.io" not in svg and 'href="http' not in svg  # nothing loaded from the web
     points = trend.saved_points(gate_folder / "store")
     assert len(points) >= 2 and all(p.database_mb for p in points)
+    shown = set(re.findall(r">(20\d\d-\d\d-\d\d[ \d:.]*)<", svg))
+    assert len(shown) == len({p.when for p in points})  # each run a label of its own, none repeated
 
 
 def test_without_saved_runs_the_trend_command_says_how_to_make_some(tmp_path: Path) -> None:
