@@ -287,8 +287,16 @@ def _ensure_roles(server: ThrowawayServer, roles: tuple[str, ...]) -> None:
 def _tool(
     binaries: PgBinaries, name: str, conninfo: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
+    """Output decoded byte for byte (surrogateescape): a LATIN1 database dumps LATIN1 text."""
     env = {**os.environ, **pg_env(conninfo)}
-    return subprocess.run([str(binaries.tool(name)), *args], capture_output=True, text=True, env=env)
+    return subprocess.run(
+        [str(binaries.tool(name)), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        env=env,
+    )
 
 
 def make_dump(name: str, case: Case, source: ThrowawayServer, binaries: PgBinaries, folder: Path) -> Path:
@@ -308,7 +316,7 @@ def make_dump(name: str, case: Case, source: ThrowawayServer, binaries: PgBinari
             return target
         done = _tool(binaries, "pg_dump", admin, *args, "--restrict-key=rb")
         assert done.returncode == 0, done.stderr
-        text += done.stdout.encode()
+        text += done.stdout.encode("utf-8", "surrogateescape")
     target.write_bytes(case.edit(text) if case.edit else text)
     return target
 
