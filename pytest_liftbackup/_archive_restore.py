@@ -8,8 +8,11 @@ import re
 import shutil
 import subprocess
 import tarfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -54,18 +57,32 @@ class ArchiveAccess:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def run(
-        self, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+        self,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+        on_line: Callable[[bytes], None] | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        extra = self.user.popen_kwargs() if self.user else {}
-        return subprocess.run(
-            [str(self.binaries.tool("pg_restore")), *args, str(self.archive)],
-            capture_output=True,
-            env={**os.environ, **(env or {})},
-            cwd=self.archive.parent,
-            timeout=timeout,
-            check=False,
-            **extra,
-        )
+        """pg_restore on the archive. With `on_line`, each line of its stderr is handed over as it
+        comes (its stdout is not kept then); interrupted, pg_restore is killed before this returns."""
+        extra: dict[str, Any] = self.user.popen_kwargs() if self.user else {}
+        command = [str(self.binaries.tool("pg_restore")), *args, str(self.archive)]
+        where = {"env": {**os.environ, **(env or {})}, "cwd": self.archive.parent, **extra}
+        if on_line is None:
+            return subprocess.run(command, capture_output=True, timeout=timeout, check=False, **where)
+        lines: list[bytes] = []
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **where) as proc:
+            try:
+                assert proc.stderr is not None
+                for line in proc.stderr:
+                    lines.append(line)
+                    on_line(line)
+                proc.wait(timeout)
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+        return subprocess.CompletedProcess(command, proc.returncode, b"", b"".join(lines))
 
 
 def prepare(
@@ -268,8 +285,11 @@ def restore(
     jobs: int = 1,
     plan: ArchivePlan | None = None,
     superuser: dict[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RestoreStats:
-    """Run pg_restore; returns what was skipped and what the superuser did (_extensions, _elevation)."""
+    """Run pg_restore; returns what was skipped and what the superuser did (_extensions, _elevation).
+
+    `progress(TOC entries done, TOC entries in all)` is called about twice a second."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
     plan = plan or ArchivePlan(RoleTally())
     stats = RestoreStats(dict(plan.stats.skipped))
@@ -284,7 +304,7 @@ def restore(
         args.append(f"--jobs={jobs}")
     args += ["--dbname", conninfo["dbname"]]
     env = pg_env({k: v for k, v in conninfo.items() if k != "dbname"})
-    done = access.run(args, env)
+    done = access.run(args, env, on_line=_counter(access, progress) if progress else None)
     if done.returncode != 0:
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:
@@ -300,6 +320,22 @@ def restore(
     if not restores_ownership:
         stats.skip(NOT_OWNED)
     return stats
+
+
+def _counter(access: ArchiveAccess, progress: Callable[[int, int], None]) -> Callable[[bytes], None]:
+    """Counts the entries pg_restore --verbose says it works on, against those in its list."""
+    listing = access.run(["--list"], timeout=600).stdout
+    total = sum(1 for line in listing.splitlines() if line[:1].isdigit())
+    seen = [0, time.monotonic()]
+
+    def on_line(line: bytes) -> None:
+        if _PROCESSING.match(line.decode("utf-8", "replace").rstrip("\n")):
+            seen[0] += 1
+            if time.monotonic() - seen[1] >= 0.5:
+                seen[1] = time.monotonic()
+                progress(min(int(seen[0]), total), total)
+
+    return on_line
 
 
 def _set_owners(

@@ -32,10 +32,11 @@ class TerminalProgress:
         if self._quiet or progress.seconds < SHOW_AFTER:
             return
         percent = 100 * progress.done // progress.total if progress.total else 0
-        line = (
-            f"liftbackup: restoring {progress.dump}: {percent}% ({human_size(progress.done)} of "
-            f"{human_size(progress.total)}), {progress.rows:,} rows, {progress.seconds:.0f} s"
-        )
+        if progress.unit == "bytes":
+            how_far = f"{human_size(progress.done)} of {human_size(progress.total)}), {progress.rows:,} rows"
+        else:
+            how_far = f"{progress.done:,} of {progress.total:,} {progress.unit})"
+        line = f"liftbackup: restoring {progress.dump}: {percent}% ({how_far}, {progress.seconds:.0f} s"
         with self._uncaptured():
             if self._live:
                 if not self._rewriting:

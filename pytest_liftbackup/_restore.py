@@ -132,10 +132,11 @@ class Progress:
     """How far one restore is: for people watching a long one."""
 
     dump: str
-    done: int  # bytes of SQL text read
+    done: int  # bytes of SQL text read (plain), or TOC entries worked on (archives)
     total: int
-    rows: int  # COPY rows handed to the server
+    rows: int  # COPY rows handed to the server (plain)
     seconds: float
+    unit: str = "bytes"  # or "TOC entries"
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,15 @@ def _run(
     options: RestoreOptions,
 ) -> None:
     info, jobs, started = outcome.info, options.jobs, time.perf_counter()
+    tell = options.progress or (lambda _: None)
+
+    def plain_progress(done: int, rows: int) -> None:
+        tell(Progress(info.name, done, read.expanded, rows, time.perf_counter() - started))
+
+    def archive_progress(done: int, total: int) -> None:
+        tell(Progress(info.name, done, total, 0, time.perf_counter() - started, "TOC entries"))
+
     if read.scanned is not None:
-        tell = options.progress
         stats = _plain_restore.execute(
             info,
             read.scanned,
@@ -207,11 +215,7 @@ def _run(
             restores_ownership=database.restores_ownership,
             superuser=superuser,
             jobs=jobs,
-            progress=None
-            if tell is None
-            else lambda done, rows: tell(
-                Progress(info.name, done, read.expanded, rows, time.perf_counter() - started)
-            ),
+            progress=plain_progress if options.progress else None,
         )
     else:
         assert read.access is not None
@@ -223,6 +227,7 @@ def _run(
             jobs=jobs,
             plan=read.plan,
             superuser=superuser,
+            progress=archive_progress if options.progress else None,
         )
     outcome.skipped = stats.skipped
     outcome.elevated = stats.superuser_statements

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,33 @@ def test_a_long_restore_says_how_far_it_is_in_ci_logs_and_not_with_q(
     assert len({p // 10 for p in percents}) == len(percents)  # one line per tenth, never more
     quiet = run(pytester, f"--liftbackup={slow}", "-q")
     assert not [line for line in quiet.outlines if "restoring" in line]
+
+
+def test_a_long_archive_restore_counts_its_toc_entries(
+    source_server: Any,
+    source: Any,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """pg_restore's own --verbose lines, counted against its list: three tables whose rows take a
+    second each to check."""
+    from tests.security.conftest import make_database
+
+    make_database(
+        source_server,
+        "slow_rows",
+        "CREATE FUNCTION public.slow(int) RETURNS bool LANGUAGE sql AS 'SELECT pg_sleep(0.1) IS NOT NULL'",
+        *(f"CREATE TABLE public.t{i} (id int CHECK (public.slow(id)))" for i in range(3)),
+        *(f"INSERT INTO public.t{i} SELECT generate_series(1, 10)" for i in range(3)),
+        owner="lift_admin",
+    )
+    archive = source.dump(tmp_path / "slow_rows.dump", "-F", "c", database="slow_rows")
+    monkeypatch.setenv("CI", "true")
+    result = run(pytester, f"--liftbackup={archive}", "--liftbackup-jobs=1")
+    assert result.ret == 0, output(result)
+    lines = [line for line in result.outlines if line.startswith("liftbackup: restoring ")]
+    assert lines, output(result)
+    assert re.fullmatch(
+        r"liftbackup: restoring slow_rows.dump: \d+% \(\d+ of \d+ TOC entries\), \d+ s", lines[0]
+    )
