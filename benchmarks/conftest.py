@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._results import LABELS, RESULTS
 from benchmarks.lift_dumps import SIZES, LiftDumps, lift_dumps
-from pytest_liftbackup import _binaries
-from pytest_liftbackup._janitor import Database
-from pytest_liftbackup._server import ThrowawayServer, stock_settings
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server.databases import Database
+from pytest_liftbackup.server.throwaway import ThrowawayServer, stock_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 
 from pytest_liftbackup import _binaries  # noqa: E402
-from pytest_liftbackup._server import ThrowawayServer  # noqa: E402
+from pytest_liftbackup.server.throwaway import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
 
 CACHE = Path(os.environ.get("LIFTBACKUP_BENCH_DUMPS", ROOT / "benchmarks" / ".dumps"))

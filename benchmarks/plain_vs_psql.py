@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_liftbackup import _binaries, _plain_restore  # noqa: E402
-from pytest_liftbackup._dumpfile import inspect_dump  # noqa: E402
-from pytest_liftbackup._locate import LocatedDump  # noqa: E402
-from pytest_liftbackup._server import ThrowawayServer  # noqa: E402
+from pytest_liftbackup import _plain_restore  # noqa: E402
+from pytest_liftbackup.dump.inspect import inspect_dump  # noqa: E402
+from pytest_liftbackup.dump.locate import LocatedDump  # noqa: E402
+from pytest_liftbackup.server import binaries as _binaries  # noqa: E402
+from pytest_liftbackup.server.throwaway import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
 
 

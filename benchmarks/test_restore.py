@@ -20,12 +20,13 @@ import pytest
 
 from benchmarks._results import RESULTS, record
 from benchmarks.lift_dumps import LiftDumps
-from pytest_liftbackup import _binaries, _plain_restore
-from pytest_liftbackup._dumpfile import inspect_dump
-from pytest_liftbackup._janitor import Database, conninfo_from, pg_env
-from pytest_liftbackup._locate import LocatedDump
-from pytest_liftbackup._restore import count_rows
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.dump.inspect import inspect_dump
+from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup.restore import plain as _plain_restore
+from pytest_liftbackup.restore.engine import count_rows
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server.databases import Database, conninfo_from, pg_env
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.lift_simulator import build
 
 ROOT = Path(__file__).resolve().parent.parent

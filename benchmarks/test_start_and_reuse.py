@@ -11,9 +11,9 @@ import pytest
 from benchmarks._results import RESULTS
 from benchmarks.lift_dumps import LiftDumps
 from benchmarks.test_restore import rounds, run_pytest, whole_run_args
-from pytest_liftbackup import _binaries
-from pytest_liftbackup._cluster_cache import ClusterCache
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server.cluster_cache import ClusterCache
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 
 
 @pytest.mark.parametrize("start", ["initdb", "cached cluster"])

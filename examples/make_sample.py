@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_liftbackup import _binaries  # noqa: E402
-from pytest_liftbackup._server import ThrowawayServer  # noqa: E402
+from pytest_liftbackup.server.throwaway import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
 
 SAMPLE = ROOT / "examples" / "lift_simulator_backup_20260120_080000.sql"

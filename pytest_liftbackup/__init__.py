@@ -5,9 +5,9 @@ restore and the declarative checks (docs/checks.md) as test items. The public na
 types its fixtures give and the warning that `severity: warn` checks raise.
 """
 
-from ._dumpfile import DumpInfo
-from ._errors import CheckWarning, DumpInputError, LiftbackupError, RestoreError
-from ._restore import RestoreOutcome
+from pytest_liftbackup._errors import CheckWarning, DumpInputError, LiftbackupError, RestoreError
+from pytest_liftbackup.dump.inspect import DumpInfo
+from pytest_liftbackup.restore.engine import RestoreOutcome
 
 __all__ = [
     "CheckWarning",

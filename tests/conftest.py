@@ -18,9 +18,9 @@ import psycopg
 import pytest
 import zstandard
 
-from pytest_liftbackup import _binaries
-from pytest_liftbackup._janitor import conninfo_from
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.lift_simulator import build
 
 pytest_plugins = ["pytester"]

@@ -344,7 +344,7 @@ def test_xdist_gives_each_dump_to_one_worker_so_each_is_restored_once(
 
 
 def test_dump_scope_reads_the_dump_from_any_item_id() -> None:
-    from pytest_liftbackup._distribution import SCOPE_PREFIX, dump_scope
+    from pytest_liftbackup.plugin.distribution import SCOPE_PREFIX, dump_scope
 
     dumps = [("lift-a", "lift-a.sql"), ("b", "b.sql")]
     assert dump_scope("lift-a.sql::restore", dumps) == SCOPE_PREFIX + "lift-a"

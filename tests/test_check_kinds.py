@@ -292,7 +292,7 @@ def test_every_kind_fails_on_the_broken_dump_with_its_text(kinds_run: dict[str, 
 
 
 def test_kinds_cover_the_whole_vocabulary() -> None:
-    from pytest_liftbackup._vocabulary import KINDS
+    from pytest_liftbackup.checks.vocabulary import KINDS
 
     kinds = {
         name.split("_")[0] if name.startswith(("indexes", "triggers", "row_count")) else name

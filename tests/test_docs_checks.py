@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup._vocabulary import KINDS
+from pytest_liftbackup.checks.vocabulary import KINDS
 from tests.conftest import Dumps
 from tests.helpers import output, run
 from tests.lift_simulator import build

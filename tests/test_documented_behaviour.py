@@ -7,9 +7,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._binaries import PgBinaries, embedded_bindir
-from pytest_liftbackup._janitor import conninfo_from
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server.binaries import PgBinaries, embedded_bindir
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import Dumps, Scratch
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator.build import SourceDatabase
@@ -91,7 +91,7 @@ def vector_dump(source_server, pg_binaries: PgBinaries, tmp_path_factory: pytest
 
     import psycopg
 
-    from pytest_liftbackup._janitor import conninfo_from, pg_env
+    from pytest_liftbackup.server.databases import conninfo_from, pg_env
 
     admin = source_server.admin_conninfo()
     with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
@@ -152,7 +152,7 @@ def test_an_archive_with_such_an_extension_restores_too(
     import os
     import subprocess
 
-    from pytest_liftbackup._janitor import pg_env
+    from pytest_liftbackup.server.databases import pg_env
 
     archive = tmp_path / "vectors.dump"
     env = {**os.environ, **pg_env({**source.admin, "dbname": "vectors"})}

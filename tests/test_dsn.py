@@ -9,9 +9,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._binaries import PgBinaries
-from pytest_liftbackup._janitor import conninfo_from
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server.binaries import PgBinaries
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server, write_bytes
 from tests.helpers import assert_clean, interrupt_mid_restore, output, run, slow_dump
 

@@ -210,7 +210,7 @@ def test_the_fixture_schema_follows_schema_md_to_the_letter(source: build.Source
     the database our migrations build (so a fixture that drifts from the real schema fails here)."""
     import psycopg
 
-    from pytest_liftbackup._janitor import conninfo_from
+    from pytest_liftbackup.server.databases import conninfo_from
 
     with psycopg.connect(conninfo_from({**source.admin, "dbname": build.DATABASE})) as conn:
 
@@ -283,7 +283,7 @@ def test_the_sql_listing_all_failures_runs_when_pasted_into_psql(
     import os
     import subprocess
 
-    from pytest_liftbackup._janitor import pg_env
+    from pytest_liftbackup.server.databases import pg_env
 
     tried = 0
     for dump in verdict["dumps"]:

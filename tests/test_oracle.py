@@ -9,12 +9,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup import _archive_restore, _plain_restore
-from pytest_liftbackup._binaries import PgBinaries
-from pytest_liftbackup._dumpfile import inspect_dump
-from pytest_liftbackup._janitor import Database, conninfo_from, pg_env
-from pytest_liftbackup._locate import LocatedDump
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.dump.inspect import inspect_dump
+from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup.restore import archive as _archive_restore
+from pytest_liftbackup.restore import plain as _plain_restore
+from pytest_liftbackup.server.binaries import PgBinaries
+from pytest_liftbackup.server.databases import Database, conninfo_from, pg_env
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import Dumps
 from tests.lift_simulator import build
 

@@ -10,7 +10,7 @@ The oracle's verdict follows what users do: psql and pg_restore go on after an e
 passes when the only errors are ones the issue lists as ignored by everyone (`schema "public" already
 exists` from pg_dump 10 and older). Two documented departures, asserted as such:
 - a locale or provider this machine lacks fails the oracle here, and only warns in the plugin (the
-  backup restores on a server that has it, see `_database_shape`);
+  backup restores on a server that has it, see `server/database_shape`);
 - a statement only a superuser may run (event trigger) fails the plugin untrusted, by design; trusted,
   the two agree.
 """
@@ -27,14 +27,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._binaries import PgBinaries, having
-from pytest_liftbackup._dumpfile import inspect_dump
-from pytest_liftbackup._janitor import conninfo_from, pg_env
-from pytest_liftbackup._limits import Limits
-from pytest_liftbackup._locate import LocatedDump
-from pytest_liftbackup._restore import RestoreOptions, RestoreOutcome, restore
-from pytest_liftbackup._server import ThrowawayServer
-from pytest_liftbackup._skips import CREATE_PUBLIC
+from pytest_liftbackup.dump.inspect import inspect_dump
+from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup.restore.engine import RestoreOptions, RestoreOutcome, restore
+from pytest_liftbackup.restore.limits import Limits
+from pytest_liftbackup.restore.skips import CREATE_PUBLIC
+from pytest_liftbackup.server.binaries import PgBinaries, having
+from pytest_liftbackup.server.databases import conninfo_from, pg_env
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.security.conftest import rename_in_toc
 
 IGNORED_BY_EVERYONE = ('schema "public" already exists',)

@@ -92,7 +92,7 @@ def test_interrupted_mid_restore_leaves_no_server_and_no_folder(
 @pytest.mark.parametrize(("level", "shown"), [(-1, "gzip"), (0, "none"), (6, "gzip")])
 def test_archive_compression_of_pg_dump_before_16_is_read_from_its_level(level: int, shown: str) -> None:
     """Archives before format 1.15 store a zlib level; -1 is zlib's default, so gzip."""
-    from pytest_liftbackup._archive_header import read_archive_header
+    from pytest_liftbackup.dump.archive_header import read_archive_header
 
     def int_(value: int) -> bytes:
         return bytes([1 if value < 0 else 0]) + abs(value).to_bytes(4, "little")

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from pytest_liftbackup._sqlscript import CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
+from pytest_liftbackup.dump.sql_script import CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
 
 
 def events(text: bytes) -> list[object]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._flyway import checksum
-from pytest_liftbackup._janitor import pg_env
+from pytest_liftbackup.checks.flyway import checksum
+from pytest_liftbackup.server.databases import pg_env
 
 HERE = Path(__file__).parent
 MIGRATIONS = HERE / "migrations"

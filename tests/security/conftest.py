@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._janitor import conninfo_from
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.lift_simulator import build
 
 LO_DATABASE = "with_large_object"

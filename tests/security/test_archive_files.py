@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup._archive_restore import prepare
-from pytest_liftbackup._binaries import PgBinaries
-from pytest_liftbackup._dumpfile import inspect_dump
-from pytest_liftbackup._locate import LocatedDump
-from pytest_liftbackup._unprivileged import server_user, temp_base
+from pytest_liftbackup.dump.inspect import inspect_dump
+from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup.restore.archive import prepare
+from pytest_liftbackup.server.binaries import PgBinaries
+from pytest_liftbackup.server.unprivileged import server_user, temp_base
 from tests.conftest import Scratch
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pytest_liftbackup._errors import LiftbackupError
-from pytest_liftbackup._limits import Limits, check_disk, human_size
+from pytest_liftbackup.restore.limits import Limits, check_disk, human_size
 
 
 def test_too_little_disk_space_is_one_clear_error(tmp_path: Path) -> None:

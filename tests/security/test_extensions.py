@@ -11,9 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup._binaries import PgBinaries
-from pytest_liftbackup._janitor import conninfo_from
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server.binaries import PgBinaries
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build

