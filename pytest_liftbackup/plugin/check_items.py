@@ -15,10 +15,10 @@ import pytest
 
 from pytest_liftbackup._errors import CheckFailed, CheckWarning, LiftbackupError
 from pytest_liftbackup._safe_text import printable
-from pytest_liftbackup.checks import yaml_lines as _yaml_lines
+from pytest_liftbackup.api import check_files, load_file
 from pytest_liftbackup.checks.result import CheckResult, as_record, verdict
-from pytest_liftbackup.checks.runner import Scope, run_check, scope_for, validate
-from pytest_liftbackup.checks.vocabulary import CheckFileError, CheckSpec, parse_file
+from pytest_liftbackup.checks.runner import Scope, run_check
+from pytest_liftbackup.checks.vocabulary import CheckFileError, CheckSpec
 from pytest_liftbackup.plugin.items import SESSION_KEY, node_path
 from pytest_liftbackup.plugin.run_report import DUMP_PROPERTY, PROPERTY
 from pytest_liftbackup.plugin.terminal import shown_path
@@ -26,17 +26,6 @@ from pytest_liftbackup.plugin.terminal import shown_path
 if TYPE_CHECKING:
     from pytest_liftbackup.dump.inspect import DumpInfo
     from pytest_liftbackup.plugin.state import LiftbackupSession
-
-
-def check_files(paths: list[Path]) -> list[Path]:
-    """The YAML files named, and those under the folders named, in a stable order."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
-        else:
-            found.append(path)
-    return list(dict.fromkeys(found))
 
 
 class CheckFileCollector(pytest.File):
@@ -47,19 +36,13 @@ class CheckFileCollector(pytest.File):
 
     def collect(self) -> list[pytest.Item]:
         shown = shown_path(self.path, self.config.invocation_params.dir)
-        try:
-            check_file = parse_file(shown, _yaml_lines.load(self.path))
-        except _yaml_lines.YamlError as exc:
-            raise CheckFileError(shown, exc.line, str(exc)) from None
-        for spec in check_file.checks:
-            validate(spec)
-        scope = scope_for(check_file, self.migrations)
+        checks = load_file(self.path, shown, self.migrations)
         items: list[pytest.Item] = []
-        for spec in check_file.checks:
+        for check in checks:
             for dump in self.dumps:
-                name = spec.name if len(self.dumps) == 1 else f"{spec.name}[{dump.id}]"
-                item = CheckItem.from_parent(self, name=name, spec=spec, scope=scope, dump=dump)
-                for mark in (*check_file.marks, *(spec.get("marks") or [])):
+                name = check.name if len(self.dumps) == 1 else f"{check.name}[{dump.id}]"
+                item = CheckItem.from_parent(self, name=name, spec=check.spec, scope=check.scope, dump=dump)
+                for mark in (*check.file_marks, *(check.spec.get("marks") or [])):
                     item.add_marker(mark)
                 items.append(item)
         return items

@@ -1,0 +1,80 @@
+"""The engine's public API (docs/api.md), without pytest: find, restore, check, verdict, in one call."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_liftbackup import Restorer, RestorerConfig, find_dumps, load_checks, run_checks, verify
+from tests.conftest import Dumps, Scratch, servers_under, truncated_plain
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SHIPPED = ROOT / "checks" / "lift_simulator.yml"
+WITHOUT_PYTEST = """
+import json, sys
+sys.modules["pytest"] = None  # any import of pytest now fails
+from pytest_liftbackup import verify
+verdict = verify([sys.argv[1]], checks=[sys.argv[2]])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pytest", "_pytest", "xdist", "pytest_benchmark")
+                and sys.modules[m] is not None)
+print(json.dumps({"verdict": verdict.as_json(), "passed": verdict.passed, "loaded": loaded}))
+"""
+
+
+def test_verify_runs_without_pytest(dumps: Dumps, scratch: Scratch) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PYTEST, str(dumps.plain), str(SHIPPED)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["loaded"] == []
+    assert found["passed"] is True
+    (dump,) = found["verdict"]["dumps"]
+    assert dump["restore"]["restore"] == "passed"
+    assert found["verdict"]["totals"]["restores"] == {"passed": 1}
+    assert found["verdict"]["totals"]["checks"]["passed"] == 38  # 2 Flyway checks need migrations
+    assert scratch.leftovers() == [] and servers_under(scratch.tmpdir) == []
+
+
+def test_the_steps_one_by_one_and_a_failed_restore(dumps: Dumps, scratch: Scratch, tmp_path: Path) -> None:
+    cut = truncated_plain(dumps.plain, tmp_path / "lift_simulator_backup_20260119_080000.sql", b"COPY ")
+    found = find_dumps([dumps.plain, cut])
+    assert [d.id for d in found] == [
+        "lift_simulator_backup_20260120_080000",
+        "lift_simulator_backup_20260119_080000",
+    ]
+    checks = load_checks([SHIPPED])
+    assert len(checks) == 40 and checks[0].spec.path == SHIPPED
+    with Restorer(found, RestorerConfig(jobs=1)) as restorer:
+        good, bad = (restorer.restore(d) for d in found)
+        assert good.ok and good.tables["lift_simulator.lift_system"] == 12
+        assert not bad.ok and "the dump is cut short" in bad.error_text()
+        with restorer.read_connection(found[0]) as conn:
+            assert conn.read_only
+        outcomes = run_checks(restorer, found[1], checks[:2])
+        assert [o.outcome for o in outcomes] == ["error", "error"]
+        assert outcomes[0].report.startswith("restore of lift_simulator_backup_20260119_080000.sql failed: ")
+    assert scratch.leftovers() == [] and servers_under(scratch.tmpdir) == []
+    verdict = verify([cut], checks=[SHIPPED])
+    assert not verdict.passed
+    verdict.write(tmp_path / "v.json", tmp_path / "v.md")
+    assert json.loads((tmp_path / "v.json").read_text())["verdict"] == "failed"
+    assert "## liftbackup: FAILED" in (tmp_path / "v.md").read_text()
+
+
+def test_a_check_file_that_is_not_valid_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from pytest_liftbackup.checks.vocabulary import CheckFileError
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("checks:\n  kill:\n    sql: SELECT pg_terminate_backend(1)\n")
+    with pytest.raises(
+        CheckFileError, match=r"bad.yml:3: check 'kill', 'sql': function pg_terminate_backend"
+    ):
+        load_checks([bad])
