@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pytest_liftbackup.api import (
         Check,
         CheckOutcome,
+        Limits,
+        Progress,
         Restorer,
         RestorerConfig,
         Verdict,
@@ -35,7 +37,7 @@ _LAZY = {
         ("Check", "CheckOutcome", "Restorer", "RestorerConfig", "Verdict", "find_dumps", "load_checks"),
         "pytest_liftbackup.api",
     ),
-    **dict.fromkeys(("run_checks", "verify"), "pytest_liftbackup.api"),
+    **dict.fromkeys(("run_checks", "verify", "Limits", "Progress"), "pytest_liftbackup.api"),
     "DumpInfo": "pytest_liftbackup.dump.inspect",
     "RestoreOutcome": "pytest_liftbackup.restore.engine",
 }
@@ -47,6 +49,8 @@ __all__ = [
     "DumpInfo",
     "DumpInputError",
     "LiftbackupError",
+    "Limits",
+    "Progress",
     "RestoreError",
     "RestoreOutcome",
     "Restorer",

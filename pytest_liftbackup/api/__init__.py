@@ -18,10 +18,14 @@ from pytest_liftbackup.api.checks import Check, CheckOutcome, check_files, load_
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
 from pytest_liftbackup.api.verification import verify
 from pytest_liftbackup.report.verdict import Verdict
+from pytest_liftbackup.restore.engine import Progress
+from pytest_liftbackup.restore.limits import Limits
 
 __all__ = [
     "Check",
     "CheckOutcome",
+    "Limits",
+    "Progress",
     "Restorer",
     "RestorerConfig",
     "Verdict",
