@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import Scratch
 
+REPO = Path(__file__).resolve().parent.parent  # the repository
+
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", *[str(a) for a in args])

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Dumps, Scratch
-from tests.helpers import assert_clean, output, run
+from tests.helpers import REPO, assert_clean, output, run
 from tests.security.conftest import hostile_plain
 
-SHIPPED = Path(__file__).resolve().parents[2] / "checks" / "lift_simulator.yml"
+SHIPPED = REPO / "checks" / "lift_simulator.yml"
 
 ON_EVERY_OTHER_DATABASE = """
 DO $$

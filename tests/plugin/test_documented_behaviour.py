@@ -11,10 +11,10 @@ from pytest_liftbackup.server.binaries import PgBinaries, embedded_bindir
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import Dumps, Scratch
-from tests.helpers import assert_clean, output, run
+from tests.helpers import REPO, assert_clean, output, run
 from tests.lift_simulator.build import SourceDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SAMPLE = ROOT / "examples" / "lift_simulator_backup_20260120_080000.sql"
 
 

@@ -13,7 +13,7 @@ from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server, write_bytes
-from tests.helpers import assert_clean, interrupt_mid_restore, output, run, slow_dump
+from tests.helpers import REPO, assert_clean, interrupt_mid_restore, output, run, slow_dump
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -129,7 +129,7 @@ def test_interrupted_mid_restore_drops_its_database(
 def test_checks_run_against_the_throwaway_database_on_the_existing_server(
     dumps: Dumps, existing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch
 ) -> None:
-    shipped = Path(__file__).parent.parent / "checks" / "lift_simulator.yml"
+    shipped = REPO / "checks" / "lift_simulator.yml"
     result = run(
         pytester,
         f"--liftbackup={dumps.plain}",

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-WORKFLOW = Path(__file__).parent.parent / ".github" / "workflows" / "nightly-restore.yml"
+from tests.helpers import REPO
+
+WORKFLOW = REPO / ".github" / "workflows" / "nightly-restore.yml"
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Dumps
-from tests.helpers import run, run_in
+from tests.helpers import REPO, run, run_in
 from tests.lift_simulator import build
 
-REPO = Path(__file__).parent.parent
+REPO = REPO
 SHIPPED = REPO / "checks" / "lift_simulator.yml"
 
 BREAKAGES = {

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from pytest_liftbackup.checks.vocabulary import KINDS
 from tests.conftest import Dumps
-from tests.helpers import output, run
+from tests.helpers import REPO, output, run
 from tests.lift_simulator import build
 
-DOC = Path(__file__).parent.parent / "docs" / "checks.md"
+DOC = REPO / "docs" / "checks.md"
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+
+ROOT = REPO
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the README's commands are POSIX shell")
 
 
@@ -68,7 +70,7 @@ def test_readme_commands_one_after_the_other_as_a_user(clone: Path) -> None:
     no_extra = as_user(". .venv/bin/activate && python -m pytest_liftbackup.trend", clone, home)
     assert "pip install 'pytest-liftbackup[benchmark]'" in no_extra.stdout + no_extra.stderr
     # command 2 as written, narrowed to one quick test file: the full suite is the CI run itself
-    done = as_user(second + " tests/test_sqlscript.py -q -p no:cacheprovider", clone, home)
+    done = as_user(second + " tests/engine/test_sqlscript.py -q -p no:cacheprovider", clone, home)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert re.search(r"\d+ passed", out), out
