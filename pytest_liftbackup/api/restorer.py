@@ -25,7 +25,7 @@ from pytest_liftbackup.restore.engine import Progress, RestoreOptions, RestoreOu
 from pytest_liftbackup.restore.limits import Limits
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache, cache_root, key
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import Host, conninfo_from
 from pytest_liftbackup.server.unprivileged import server_user, temp_base
 
 
@@ -79,7 +79,7 @@ class Restorer:
         self.outcomes: dict[str, RestoreOutcome] = {}
         self.server_version = ""
         self._kept = False
-        self._host: Any = None
+        self._host: Host | None = None
         self._host_error: LiftbackupError | None = None
         self._candidates: list[_binaries.PgBinaries] | None = None
         self._workdir: Path | None = None
@@ -133,7 +133,7 @@ class Restorer:
             "the throwaway server",
         )
 
-    def _start_host(self) -> Any:
+    def _start_host(self) -> Host:
         self._install_sigterm()
         if self.config.dsn:
             from pytest_liftbackup.server.existing import ExistingServer
@@ -268,7 +268,7 @@ class Restorer:
         except LiftbackupError as exc:
             outcome.error = exc
 
-    def _host_for(self, info: DumpInfo) -> Any:
+    def _host_for(self, info: DumpInfo) -> Host:
         """The server, started on first use, checked to be new enough for this dump."""
         if self._host is None and self._host_error is None:
             try:
@@ -278,6 +278,7 @@ class Restorer:
                 self._host_error = exc
         if self._host_error is not None:
             raise self._host_error
+        assert self._host is not None
         server_major = major_of(self._host.server_version)
         needed = info.required_major
         if needed and server_major and server_major < needed:

@@ -21,7 +21,8 @@ from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
-from pytest_liftbackup.server.databases import Database, conninfo_from
+from pytest_liftbackup.server.databases import Database, Host, conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
 
 
@@ -240,7 +241,7 @@ def _run(
 
 def restore(
     outcome: RestoreOutcome,
-    get_host: Callable[[], Any],
+    get_host: Callable[[], Host],
     pg_restore: PgBinaries | None,
     workdir: Path,
     options: RestoreOptions | None = None,
@@ -261,15 +262,15 @@ def restore(
             waited = time.perf_counter()
             host = get_host()
             started += time.perf_counter() - waited  # a server start is not part of the restore
-            if host.kind == "throwaway":
+            throwaway = isinstance(host, ThrowawayServer)
+            if isinstance(host, ThrowawayServer):
                 check_disk(host.workdir, 2 * read.expanded, str(info.path))
             if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
-                elsewhere = having(lacking, info.required_major) if host.kind == "throwaway" else []
+                elsewhere = having(lacking, info.required_major) if throwaway else []
                 raise RestoreError(
                     f"{info.path}: {_extensions.unavailable(lacking, host.description, elsewhere)}"
                 )
             database = _new_database(outcome, host, read, options.trusted)
-            throwaway = host.kind == "throwaway"
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
             admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
             try:
@@ -296,11 +297,11 @@ def restore(
         outcome.seconds = time.perf_counter() - started
 
 
-def _new_database(outcome: RestoreOutcome, host: Any, read: _Read, trusted: bool) -> Database:
+def _new_database(outcome: RestoreOutcome, host: Host, read: _Read, trusted: bool) -> Database:
     """The dump's roles (throwaway server only) and a database for it; the outcome records both."""
     owner = None
     roles = read.roles
-    if host.kind == "throwaway":
+    if isinstance(host, ThrowawayServer):
         outcome.roles_created = host.roles.ensure(roles.roles)
         owner = roles.main_owner if roles.main_owner in host.roles.created else None
     hint = outcome.info.database or outcome.info.id
