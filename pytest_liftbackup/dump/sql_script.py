@@ -11,7 +11,7 @@ executes anything: it only says what is there.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -174,172 +174,185 @@ class SqlScript:
             raise ScriptSyntaxError("the file changed since it was scanned", self.lines)
 
     def __iter__(self) -> Iterator[Event]:
-        buf = bytearray()
-        in_statement = False
-        start_line = 0
-        entry: TocEntry | None = None
-        state = "normal"  # normal | squote | equote | dquote | dollar | block
-        dollar_tag = b""
-        depth = 0
-        while True:
-            line = self._readline()
-            if not line:
-                break
+        buf = bytearray()  # the statement read so far
+        quoting = _Quoting()
+        self._in_statement = False
+        self._start_line = 0
+        self._entry: TocEntry | None = None
+        while line := self._readline():
             if len(buf) > self.max_line:
                 raise LineTooLong(
-                    f"the statement that starts at line {start_line} is longer than "
+                    f"the statement that starts at line {self._start_line} is longer than "
                     f"{self.max_line >> 20} MiB; the file is damaged or crafted",
                     self.lines,
                 )
-            if state == "normal" and not in_statement:
-                stripped = line.strip()
-                if not stripped:
-                    continue
-                if stripped.startswith(b"--"):
-                    if stripped == TRAILER:
-                        self.complete = True
-                    header = _TOC_HEADER.match(stripped)
-                    if header:
-                        entry = TocEntry(
-                            *((part or b"").decode("utf-8", "replace") for part in header.groups())
-                        )
-                    continue
-                start_line = self.lines
-                in_statement = True
-            pos = 0
-            n = len(line)
+            if quoting.state == "normal" and not self._in_statement and self._between_statements(line):
+                continue
+            pos, n = 0, len(line)
             while pos < n:
-                if state == "normal":
-                    m = _NORMAL_SPECIAL.search(line, pos)
-                    if m is None:
-                        buf += line[pos:]
-                        pos = n
-                        break
-                    tok = m.group()
-                    at = m.start()
-                    if tok == b";":
-                        buf += line[pos : at + 1]
-                        pos = at + 1
-                        stmt = Statement(bytes(buf).strip(), start_line, entry)
-                        buf.clear()
-                        in_statement = False
-                        if stmt.is_copy_from_stdin:
-                            # The rest of this line is ignored by psql too for COPY FROM stdin.
-                            known = self._known.get(self.offset)
-                            if known is not None:
-                                yield CopyBlock(stmt, known.start, known.end, known.lines)
-                                self._skip_copy_data(known)
-                            else:
-                                block = CopyBlock(stmt, self.offset)
-                                block.data = self._copy_data(block)
-                                yield block
-                                for _ in block.data:  # skip rows the consumer did not read
-                                    pass
-                            pos = n
-                            break
-                        yield stmt
-                        rest = line[pos:].strip()
-                        if not rest or rest.startswith(b"--"):
-                            pos = n
-                        else:
-                            start_line = self.lines
-                            in_statement = True
-                        continue
-                    if tok == b"\\":
-                        name_match = _META_NAME.match(line, at)
-                        name = (name_match.group(1) or b"").decode("utf-8", "replace") if name_match else ""
-                        end = name_match.end() if name_match else at + 1
-                        args = line[end:].strip().decode("utf-8", "replace")
-                        buf += line[pos:at]
-                        yield MetaCommand(name, args, self.lines)
-                        entry = None  # what follows \connect belongs to no TOC entry until the next header
-                        pos = n
-                        if not bytes(buf).strip():
-                            buf.clear()
-                            in_statement = False
-                        break
-                    if tok == b"--":
-                        buf += line[pos:]
-                        pos = n
-                        break
-                    buf += line[pos : m.end()]
-                    pos = m.end()
-                    if tok == b"'":
-                        prev = line[at - 1 : at]
-                        before = line[at - 2 : at - 1] if at >= 2 else b""
-                        escaped = prev in (b"E", b"e") and not (before and _IDENT_CHAR.match(before))
-                        state = "equote" if escaped else "squote"
-                    elif tok == b'"':
-                        state = "dquote"
-                    elif tok == b"/*":
-                        state, depth = "block", 1
-                    elif tok == b"$":
-                        prev = line[at - 1 : at]
-                        if prev and _IDENT_CHAR.match(prev):
-                            continue  # part of an identifier such as a$b
-                        tag = _DOLLAR_TAG.match(line, at)
-                        if tag:
-                            dollar_tag = tag.group()
-                            buf += line[pos : tag.end()]
-                            pos = tag.end()
-                            state = "dollar"
-                elif state in ("squote", "dquote"):
-                    quote = b"'" if state == "squote" else b'"'
-                    at = line.find(quote, pos)
-                    if at < 0:
-                        buf += line[pos:]
-                        pos = n
-                        break
-                    if line[at + 1 : at + 2] == quote:  # doubled quote stays inside
-                        buf += line[pos : at + 2]
-                        pos = at + 2
-                        continue
+                if quoting.state != "normal":
+                    pos = quoting.skip(line, pos, buf)
+                    continue
+                m = _NORMAL_SPECIAL.search(line, pos)
+                if m is None:
+                    buf += line[pos:]
+                    break
+                tok, at = m.group(), m.start()
+                if tok == b";":
                     buf += line[pos : at + 1]
-                    pos = at + 1
-                    state = "normal"
-                elif state == "equote":
-                    m = _EQUOTE_SPECIAL.search(line, pos)
-                    if m is None:
-                        buf += line[pos:]
-                        pos = n
-                        break
+                    pos = yield from self._statement_ends(buf, line, at + 1)
+                elif tok == b"\\":
+                    buf += line[pos:at]
+                    yield self._meta_command(line, at)
+                    if not bytes(buf).strip():
+                        buf.clear()
+                        self._in_statement = False
+                    break
+                elif tok == b"--":
+                    buf += line[pos:]
+                    break
+                else:
                     buf += line[pos : m.end()]
-                    pos = m.end()
-                    if m.group() == b"'":
-                        state = "normal"
-                elif state == "dollar":
-                    at = line.find(dollar_tag, pos)
-                    if at < 0:
-                        buf += line[pos:]
-                        pos = n
-                        break
-                    buf += line[pos : at + len(dollar_tag)]
-                    pos = at + len(dollar_tag)
-                    state = "normal"
-                else:  # block comment, nested as in PostgreSQL
-                    m = _BLOCK_SPECIAL.search(line, pos)
-                    if m is None:
-                        buf += line[pos:]
-                        pos = n
-                        break
-                    buf += line[pos : m.end()]
-                    pos = m.end()
-                    depth += 1 if m.group() == b"/*" else -1
-                    if depth == 0:
-                        state = "normal"
-        if state != "normal":
-            kind = {
-                "squote": "a quoted string",
-                "equote": "a quoted string",
-                "dquote": "a quoted identifier",
-                "dollar": f"a {dollar_tag.decode('utf-8', 'replace')} quoted body",
-                "block": "a /* comment */",
-            }[state]
+                    pos = quoting.opens(tok, line, at, m.end(), buf)
+        if (inside := quoting.inside()) is not None:
             raise ScriptSyntaxError(
-                f"the file ends inside {kind} that starts at line {start_line}", self.lines
+                f"the file ends inside {inside} that starts at line {self._start_line}", self.lines
             )
-        if in_statement and bytes(buf).strip():
+        if self._in_statement and bytes(buf).strip():
             raise ScriptSyntaxError(
-                f"the file ends inside a statement that starts at line {start_line} (no closing ;)",
+                f"the file ends inside a statement that starts at line {self._start_line} (no closing ;)",
                 self.lines,
             )
+
+    def _between_statements(self, line: bytes) -> bool:
+        """A blank or comment line between statements (a TOC header names what follows): True when
+        there is nothing to read in it; else the line starts a statement."""
+        stripped = line.strip()
+        if stripped.startswith(b"--"):
+            if stripped == TRAILER:
+                self.complete = True
+            if header := _TOC_HEADER.match(stripped):
+                self._entry = TocEntry(
+                    *((part or b"").decode("utf-8", "replace") for part in header.groups())
+                )
+            return True
+        if not stripped:
+            return True
+        self._start_line = self.lines
+        self._in_statement = True
+        return False
+
+    def _statement_ends(self, buf: bytearray, line: bytes, pos: int) -> Generator[Event, None, int]:
+        """The `;` before `pos` ends the statement in `buf`: yield it (with its COPY rows); returns
+        where reading this line goes on (its end after COPY FROM stdin, whose rows start below)."""
+        statement = Statement(bytes(buf).strip(), self._start_line, self._entry)
+        buf.clear()
+        self._in_statement = False
+        if statement.is_copy_from_stdin:  # psql ignores the rest of this line too
+            known = self._known.get(self.offset)
+            if known is not None:
+                yield CopyBlock(statement, known.start, known.end, known.lines)
+                self._skip_copy_data(known)
+            else:
+                block = CopyBlock(statement, self.offset)
+                block.data = self._copy_data(block)
+                yield block
+                for _ in block.data:  # skip rows the consumer did not read
+                    pass
+            return len(line)
+        yield statement
+        rest = line[pos:].strip()
+        if not rest or rest.startswith(b"--"):
+            return len(line)
+        self._start_line = self.lines
+        self._in_statement = True
+        return pos
+
+    def _meta_command(self, line: bytes, at: int) -> MetaCommand:
+        """The psql meta-command at `at` (the rest of the line is its arguments)."""
+        name_match = _META_NAME.match(line, at)
+        name = (name_match.group(1) or b"").decode("utf-8", "replace") if name_match else ""
+        end = name_match.end() if name_match else at + 1
+        self._entry = None  # what follows \\connect belongs to no TOC entry until the next header
+        return MetaCommand(name, line[end:].strip().decode("utf-8", "replace"), self.lines)
+
+
+class _Quoting:
+    """Where a statement stands, across lines: in a quoted string or identifier, a dollar-quoted
+    body or a (nested) block comment, where `;` and `\\` mean nothing; else "normal"."""
+
+    def __init__(self) -> None:
+        self.state = "normal"  # normal | squote | equote | dquote | dollar | block
+        self._tag = b""
+        self._depth = 0
+
+    def inside(self) -> str | None:
+        """What the statement is inside of, for an error at the end of the file; None when nothing."""
+        return {
+            "normal": None,
+            "squote": "a quoted string",
+            "equote": "a quoted string",
+            "dquote": "a quoted identifier",
+            "dollar": f"a {self._tag.decode('utf-8', 'replace')} quoted body",
+            "block": "a /* comment */",
+        }[self.state]
+
+    def opens(self, tok: bytes, line: bytes, at: int, pos: int, buf: bytearray) -> int:
+        """`tok` (a quote, `$` or `/*`, at `at`, already in `buf`) may open a quoted part: returns
+        where reading goes on."""
+        if tok == b"'":
+            prev, before = line[at - 1 : at], line[at - 2 : at - 1] if at >= 2 else b""
+            escaped = prev in (b"E", b"e") and not (before and _IDENT_CHAR.match(before))
+            self.state = "equote" if escaped else "squote"
+        elif tok == b'"':
+            self.state = "dquote"
+        elif tok == b"/*":
+            self.state, self._depth = "block", 1
+        elif tok == b"$":
+            prev = line[at - 1 : at]
+            if prev and _IDENT_CHAR.match(prev):
+                return pos  # part of an identifier such as a$b
+            if tag := _DOLLAR_TAG.match(line, at):
+                self._tag = tag.group()
+                buf += line[pos : tag.end()]
+                self.state = "dollar"
+                return tag.end()
+        return pos
+
+    def skip(self, line: bytes, pos: int, buf: bytearray) -> int:
+        """Copy the quoted part from `pos` into `buf`, up to where it closes (back to normal) or the
+        end of the line; returns where reading goes on."""
+        if self.state in ("squote", "dquote"):
+            quote = b"'" if self.state == "squote" else b'"'
+            at = line.find(quote, pos)
+            if at < 0:
+                buf += line[pos:]
+                return len(line)
+            if line[at + 1 : at + 2] == quote:  # doubled quote stays inside
+                buf += line[pos : at + 2]
+                return at + 2
+            buf += line[pos : at + 1]
+            self.state = "normal"
+            return at + 1
+        if self.state == "dollar":
+            at = line.find(self._tag, pos)
+            if at < 0:
+                buf += line[pos:]
+                return len(line)
+            buf += line[pos : at + len(self._tag)]
+            self.state = "normal"
+            return at + len(self._tag)
+        special = _EQUOTE_SPECIAL if self.state == "equote" else _BLOCK_SPECIAL
+        m = special.search(line, pos)
+        if m is None:
+            buf += line[pos:]
+            return len(line)
+        buf += line[pos : m.end()]
+        if self.state == "equote":
+            if m.group() == b"'":
+                self.state = "normal"
+        else:  # block comments nest, as in PostgreSQL
+            self._depth += 1 if m.group() == b"/*" else -1
+            if self._depth == 0:
+                self.state = "normal"
+        return m.end()
