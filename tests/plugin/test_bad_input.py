@@ -212,7 +212,7 @@ def test_a_bug_of_the_plugin_is_called_one_and_not_an_interruption(
     """A plugin bug during the restore (simulated: our own restore step raises) fails the restore item
     naming it as ours, with its traceback below; the run goes on and leaves nothing behind."""
     pytester.makeconftest(
-        "import pytest_liftbackup.plugin.state as s\n"
+        "import pytest_liftbackup.api.restorer as s\n"
         "def broken(*args, **kwargs):\n"
         "    raise RuntimeError('boom')\n"
         "s.restore = broken\n"
