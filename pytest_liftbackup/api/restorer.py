@@ -155,7 +155,7 @@ class Restorer:
         self._install_sigterm()
         info = outcome.info
         binaries = self._server_binaries()
-        info.sha256 = sha256_of_path(info.path)
+        info.sha256 = info.sha256 or sha256_of_path(info.path)
         name = key(info.sha256, binaries.version, __version__)
         host = ThrowawayServer(binaries, cache=self.cache, reuse=name)
         self._own_hosts[info.id] = (host, name)

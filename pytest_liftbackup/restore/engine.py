@@ -186,7 +186,7 @@ def _read(
         return _Read(scanned.roles, size, scanned.extensions, scanned.shape, scanned=scanned)
     assert pg_restore is not None
     outcome.engine = f"pg_restore {pg_restore.version}"
-    info.sha256 = sha256_of_path(info.path)
+    info.sha256 = info.sha256 or sha256_of_path(info.path)  # a reuse miss hashed it already
     access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget)
     try:
         plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
