@@ -8,7 +8,6 @@ an untrusted dump restore without superuser rights.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import secrets
@@ -22,8 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import mirakuru.base
 import psycopg
+from mirakuru.base import ENV_UUID
 from mirakuru.exceptions import ProcessFinishedWithError
 from psycopg import sql
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
@@ -118,6 +117,11 @@ class _Executor(PostgreSQLExecutor):
     def _popen_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(super()._popen_kwargs)
         kwargs["cwd"] = str(self._workdir)
+        # mirakuru marks what it starts with `mirakuru_uuid=<its pid>:<uuid4>`, and every process that
+        # loads mirakuru kills, when it exits, the marked processes whose mark *contains* its own pid:
+        # another pytest run on the machine, as the same user, could kill this server (a pid is often
+        # somewhere in a uuid4). The server is stopped by pg_ctl here, so it carries no mark.
+        kwargs["env"] = {k: v for k, v in (kwargs.get("env") or os.environ).items() if k != ENV_UUID}
         if self._os_user is not None:
             kwargs.update(self._os_user.popen_kwargs())
         return kwargs
@@ -380,10 +384,8 @@ class ThrowawayServer:
     def keep(self, databases: list[str]) -> list[str]:
         """Leave the server running after the run (--liftbackup-keep): how to look, how to remove it."""
         self.kept = True
-        # mirakuru (pytest-postgresql's process runner) kills, at interpreter exit, every process that
-        # carries its mark in the environment, as the server does, and its executor kills the server's
-        # process group when garbage-collected: the one thing --liftbackup-keep must not do.
-        atexit.unregister(mirakuru.base.cleanup_subprocesses)
+        # mirakuru's executor kills the server's process group when garbage-collected: the one thing
+        # --liftbackup-keep must not do.
         if self._executor is not None:
             self._executor.process = None
         pidfile = self.workdir / "data" / "postmaster.pid"
