@@ -92,6 +92,11 @@ class MetaCommand:
 Event = Statement | CopyBlock | MetaCommand
 
 
+def identifier(raw: str) -> str:
+    """An SQL identifier as PostgreSQL reads it: a quoted one unquoted, any other folded to lower case."""
+    return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+
+
 def meta_arguments_refused(meta: MetaCommand) -> str | None:
     """Why the arguments of one of pg_dump's own meta-commands are not what pg_dump writes, or None."""
     args = meta.args

@@ -15,7 +15,7 @@ import pytest
 
 from pytest_liftbackup._errors import CheckFailed, CheckWarning, LiftbackupError
 from pytest_liftbackup._safe_text import printable
-from pytest_liftbackup.api import check_files, load_file
+from pytest_liftbackup.api import load_file
 from pytest_liftbackup.checks.result import CheckResult, as_record, verdict
 from pytest_liftbackup.checks.runner import Scope, run_check
 from pytest_liftbackup.checks.vocabulary import CheckFileError, CheckSpec
@@ -114,8 +114,7 @@ def check_collector(
     state: LiftbackupSession, file_path: Path, parent: pytest.Collector
 ) -> pytest.File | None:
     """The collector of `file_path` when it is one of the check files, else None."""
-    wanted = {path.resolve() for path in check_files(list(state.settings.checks))}
-    if file_path.resolve() not in wanted:
+    if file_path.resolve() not in state.check_paths:
         return None
     return CheckFileCollector.from_parent(
         parent, path=file_path, dumps=state.dumps, migrations=state.settings.migrations
@@ -131,7 +130,7 @@ def check_items(session: pytest.Session, state: LiftbackupSession) -> list[pytes
     if explicit and state.settings.checks_source.startswith("default"):
         return []
     items: list[pytest.Item] = []
-    for path in check_files(list(state.settings.checks)):
+    for path in state.check_files:
         if path.resolve() in state.collected_files:
             continue
         nodeid = node_path(path, session.config.rootpath)

@@ -72,10 +72,8 @@ def restore_collector_ids(state: LiftbackupSession, rootpath: Path) -> list[tupl
 
 def dump_collector(state: LiftbackupSession, file_path: Path, parent: pytest.Collector) -> pytest.File | None:
     """The collector of `file_path` when it is a dump given with --liftbackup, else None."""
-    for dump in state.dumps:
-        if dump.path.resolve() == file_path.resolve():
-            return DumpCollector.from_parent(parent, path=file_path, dump=dump)
-    return None
+    dump = state.dump_paths.get(file_path.resolve())
+    return DumpCollector.from_parent(parent, path=file_path, dump=dump) if dump is not None else None
 
 
 def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from pytest_liftbackup.api import Restorer, RestorerConfig, find_dumps
+from pytest_liftbackup.api import Restorer, RestorerConfig, check_files, find_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.plugin.options import Settings
 from pytest_liftbackup.plugin.run_report import RunReport
@@ -42,6 +43,19 @@ class LiftbackupSession:
         self.workers_host: tuple[str, dict[str, str]] = ("", {})  # under xdist: the servers workers ran
         self.workers_kept: list[str] = []  # under xdist, --liftbackup-keep: what the workers left running
         self.run_report = RunReport(self.dumps, settings.report, settings.markdown, self.outcomes)
+
+    @functools.cached_property
+    def check_files(self) -> list[Path]:
+        """The check files of the run, found once: pytest asks about every file it meets."""
+        return check_files(self.settings.checks)
+
+    @functools.cached_property
+    def check_paths(self) -> set[Path]:
+        return {path.resolve() for path in self.check_files}
+
+    @functools.cached_property
+    def dump_paths(self) -> dict[Path, DumpInfo]:
+        return {dump.path.resolve(): dump for dump in self.dumps}
 
     @property
     def progress(self) -> Any:

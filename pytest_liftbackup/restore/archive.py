@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -55,6 +56,11 @@ class ArchiveAccess:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    @functools.cached_property
+    def toc_list(self) -> str:
+        """pg_restore --list of the archive, read once (the use-list and the progress count need it)."""
+        return self.run(["--list"], timeout=600).stdout.decode("utf-8", "replace")
 
     def run(
         self,
@@ -266,9 +272,8 @@ def _use_list(access: ArchiveAccess, excluded: list[str]) -> list[str]:
     """pg_restore options that restore every TOC entry but the `excluded` ones ("DESC - TAG")."""
     if not excluded:
         return []
-    listing = access.run(["--list"], timeout=600).stdout.decode("utf-8", "replace")
     skip = re.compile(r"^\d+; \d+ \d+ (?:" + "|".join(map(re.escape, excluded)) + r")(?: |$)")
-    kept = [line for line in listing.splitlines() if not skip.match(line)]
+    kept = [line for line in access.toc_list.splitlines() if not skip.match(line)]
     use_list = access.folder / "use.list"
     use_list.write_text("\n".join(kept) + "\n")
     if access.user is not None:
@@ -324,8 +329,7 @@ def restore(
 
 def _counter(access: ArchiveAccess, progress: Callable[[int, int], None]) -> Callable[[bytes], None]:
     """Counts the entries pg_restore --verbose says it works on, against those in its list."""
-    listing = access.run(["--list"], timeout=600).stdout
-    total = sum(1 for line in listing.splitlines() if line[:1].isdigit())
+    total = sum(1 for line in access.toc_list.splitlines() if line[:1].isdigit())
     seen = [0, time.monotonic()]
 
     def on_line(line: bytes) -> None:

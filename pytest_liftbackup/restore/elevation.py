@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup.dump.sql_script import Statement
+from pytest_liftbackup.dump.sql_script import Statement, identifier
 from pytest_liftbackup.server.databases import OURS
 
 _NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -54,10 +54,6 @@ def as_restorer(conn: psycopg.Connection[Any], statement: Statement) -> Statemen
     else:
         return statement
     return Statement(text, statement.line, statement.entry)
-
-
-def _ident(raw: str) -> str:
-    return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
 
 
 def _acts_as(conn: psycopg.Connection[Any], role: str) -> bool:
@@ -91,7 +87,7 @@ def for_superuser(conn: psycopg.Connection[Any], statement: Statement) -> sql.Co
             sql.Identifier(row[1]),
             sql.SQL(match.group(3)),
         )
-    if (match := _PLPGSQL_OWNER.match(text)) and _acts_as(conn, role := _ident(match.group(1))):
+    if (match := _PLPGSQL_OWNER.match(text)) and _acts_as(conn, role := identifier(match.group(1))):
         return sql.SQL("ALTER LANGUAGE plpgsql OWNER TO {}").format(sql.Identifier(role))
     return None
 
@@ -117,7 +113,7 @@ def new_owner(statement: Statement) -> str | None:
     if not statement.sql.startswith(b"ALTER "):
         return None
     match = _OWNER_TO.match(statement.sql.decode("utf-8", "replace").strip())
-    return _ident(match.group(1)) if match else None
+    return identifier(match.group(1)) if match else None
 
 
 def with_create_lent(

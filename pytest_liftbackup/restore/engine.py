@@ -204,13 +204,15 @@ def _run(
     options: RestoreOptions,
 ) -> None:
     info, jobs, started = outcome.info, options.jobs, time.perf_counter()
-    tell = options.progress or (lambda _: None)
+    tell = options.progress
 
     def plain_progress(done: int, rows: int) -> None:
-        tell(Progress(info.name, done, read.expanded, rows, time.perf_counter() - started))
+        if tell is not None:
+            tell(Progress(info.name, done, read.expanded, rows, time.perf_counter() - started))
 
     def archive_progress(done: int, total: int) -> None:
-        tell(Progress(info.name, done, total, 0, time.perf_counter() - started, "TOC entries"))
+        if tell is not None:
+            tell(Progress(info.name, done, total, 0, time.perf_counter() - started, "TOC entries"))
 
     if read.scanned is not None:
         stats = _plain_restore.execute(
@@ -220,7 +222,7 @@ def _run(
             restores_ownership=database.restores_ownership,
             superuser=superuser,
             jobs=jobs,
-            progress=plain_progress if options.progress else None,
+            progress=plain_progress if tell else None,
         )
     else:
         assert read.access is not None
@@ -232,7 +234,7 @@ def _run(
             jobs=jobs,
             plan=read.plan,
             superuser=superuser,
-            progress=archive_progress if options.progress else None,
+            progress=archive_progress if tell else None,
         )
     outcome.skipped = stats.skipped
     outcome.elevated = stats.superuser_statements

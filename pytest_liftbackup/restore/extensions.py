@@ -16,7 +16,7 @@ import re
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup.dump.sql_script import Statement
+from pytest_liftbackup.dump.sql_script import Statement, identifier
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.databases import conninfo_from
 
@@ -55,10 +55,6 @@ _CREATE = re.compile(rf"^CREATE EXTENSION IF NOT EXISTS ({_IDENT}) WITH SCHEMA (
 _COMMENT = re.compile(rf"^COMMENT ON EXTENSION ({_IDENT}) IS '((?:[^']|'')*)';$", re.DOTALL)
 
 
-def _ident(raw: str) -> str:
-    return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw
-
-
 def note(statement: Statement, wanted: set[str], trusted: bool) -> str | None:
     """Add the extension the statement creates to `wanted`. Returns why the dump is refused when it
     creates an extension or language on the REACHING_OUT list and is not trusted, else None."""
@@ -66,7 +62,7 @@ def note(statement: Statement, wanted: set[str], trusted: bool) -> str | None:
     match = _ANY_CREATE.match(head)
     if match is None:
         return None
-    name = _ident(match.group(1)) if match.group(1).startswith('"') else match.group(1).lower()
+    name = identifier(match.group(1))
     if re.match(r"\s*CREATE\s+EXTENSION", head, re.IGNORECASE):
         wanted.add(name)
     if name in REACHING_OUT and not trusted:
@@ -129,13 +125,13 @@ def superuser_statement(statement: Statement) -> sql.Composed | None:
     if entry is None or entry.type not in ("EXTENSION", "COMMENT"):
         return None
     text = statement.sql.decode("utf-8", "replace")
-    if entry.type == "EXTENSION" and (m := _CREATE.match(text)) and _ident(m.group(1)) in ELEVATED:
+    if entry.type == "EXTENSION" and (m := _CREATE.match(text)) and identifier(m.group(1)) in ELEVATED:
         return sql.SQL("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}").format(
-            sql.Identifier(_ident(m.group(1))), sql.Identifier(_ident(m.group(2)))
+            sql.Identifier(identifier(m.group(1))), sql.Identifier(identifier(m.group(2)))
         )
     is_comment = entry.type == "COMMENT" and entry.name.startswith("EXTENSION ")
-    if is_comment and (m := _COMMENT.match(text)) and _ident(m.group(1)) in ELEVATED:
+    if is_comment and (m := _COMMENT.match(text)) and identifier(m.group(1)) in ELEVATED:
         return sql.SQL("COMMENT ON EXTENSION {} IS {}").format(
-            sql.Identifier(_ident(m.group(1))), sql.Literal(m.group(2).replace("''", "'"))
+            sql.Identifier(identifier(m.group(1))), sql.Literal(m.group(2).replace("''", "'"))
         )
     return None
