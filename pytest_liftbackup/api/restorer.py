@@ -148,7 +148,7 @@ class Restorer:
         return self.config.reuse and not self.config.dsn and self.cache is not None
 
     def _restore_reusing(self, outcome: RestoreOutcome, pg_restore: _binaries.PgBinaries | None) -> None:
-        """--liftbackup-reuse: each dump on a server of its own, whose cluster is kept for the next run."""
+        """`reuse`: each dump on a server of its own, whose cluster is kept for the next run."""
         from pytest_liftbackup import __version__
         from pytest_liftbackup.server.throwaway import ThrowawayServer
 
@@ -198,7 +198,7 @@ class Restorer:
             return self.outcomes[dump_id]
 
     def keep(self) -> list[str]:
-        """--liftbackup-keep: leave the servers and databases of this run in place; how to reach them."""
+        """Leave the servers and databases of this run in place; how to reach them."""
         self._kept = True
         databases = {d: o.database.name for d, o in self.outcomes.items() if o.database is not None}
         lines: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup._errors import CheckError
+from pytest_liftbackup._errors import CheckError, Given, Setting, word
 from pytest_liftbackup.checks.catalog import relation_oid, require_relation, table_sql
 from pytest_liftbackup.checks.result import CheckResult, counted
 from pytest_liftbackup.checks.vocabulary import CheckSpec
@@ -70,7 +70,7 @@ def local_migrations(folder: Path) -> list[LocalMigration]:
     """Every V and R migration under `folder` (recursively, as Flyway scans a location)."""
     if not folder.is_dir():
         raise CheckError(
-            f"migrations folder {folder} does not exist (set by --liftbackup-migrations or the check file)"
+            f"migrations folder {folder} does not exist (set by ", Setting.MIGRATIONS, " or the check file)"
         )
     found = []
     for path in sorted(folder.rglob("*.sql")):
@@ -128,7 +128,10 @@ def run(spec: CheckSpec, conn: Conn, table: str, migrations: Path | None) -> Che
         return _ranks(applied, table)
     if migrations is None and (spec.kind == "flyway_migrations" or spec.get(spec.kind) == "local"):
         return CheckResult(
-            "", skipped="no migrations folder: pass --liftbackup-migrations=DIR or set flyway.migrations"
+            "",
+            skipped=word(
+                "no migrations folder: pass ", Given(Setting.MIGRATIONS, "DIR"), " or set flyway.migrations"
+            ),
         )
     local = local_migrations(migrations) if migrations is not None else []
     if spec.kind == "flyway_latest_version":

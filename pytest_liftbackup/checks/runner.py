@@ -34,7 +34,7 @@ class Scope:
 
     schema: str | None
     flyway_table: str
-    migrations_option: Path | None  # --liftbackup-migrations: wins over any folder a file names
+    migrations_option: Path | None  # the front end's migrations setting: wins over any folder a file names
     file_migrations: Path | None  # the file's flyway.migrations
 
     def migrations(self, spec: CheckSpec) -> Path | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import LiftbackupError, api_spelling, use_spelling
 from pytest_liftbackup.plugin import options as _settings
 from pytest_liftbackup.plugin.fixtures import liftbackup_db, liftbackup_dump, liftbackup_target, parametrize
 from pytest_liftbackup.plugin.items import SESSION_KEY
@@ -40,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _settings.resolve(config)
     if not settings.active:
         return
+    use_spelling(_settings.spelling)
     from pytest_liftbackup.plugin.state import LiftbackupSession
 
     try:
@@ -72,6 +73,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is not None:
         del config.stash[SESSION_KEY]
         state.close()
+        use_spelling(api_spelling)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import LiftbackupError, Setting, spelled
 from pytest_liftbackup.restore.limits import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Limits
 
 # (command-line dest, environment variable, ini name, help)
@@ -255,4 +255,11 @@ def _limits(config: pytest.Config) -> Limits:
     try:
         return Limits(seconds, max_size or DEFAULT_MAX_SIZE)
     except LiftbackupError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        with spelled(spelling):
+            raise pytest.UsageError(str(exc)) from None
+
+
+def spelling(setting: Setting, value: str | None) -> str:
+    """The engine's settings as this plugin's options, in the messages users see."""
+    flag = "--liftbackup-" + setting.value.replace("_", "-")
+    return flag if value is None else f"{flag}={value}"

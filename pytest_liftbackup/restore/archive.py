@@ -232,7 +232,7 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
     for event in SqlScript(io.BytesIO(done.stdout)):
         if isinstance(event, Statement):
             if why := note(event, plan.wanted_extensions, trusted):
-                raise RestoreError(f"{info.path}: {why}", location=str(event.entry or ""))
+                raise RestoreError(f"{info.path}: ", *why, location=str(event.entry or ""))
             plan.roles.add(event)
             if event.entry and event.entry.type == "DATABASE" and plan.shape is None:
                 plan.shape = database_shape(event.sql)
@@ -314,9 +314,10 @@ def restore(
         message, entry, statement = _stderr_summary(done.stderr)
         if "corrupt archive" in message or "end of file" in message:
             message += "; the archive is damaged or cut short; take a new backup"
-        message = with_hint(message, done.stderr.decode("utf-8", "replace"))
+        hinted = with_hint(message, done.stderr.decode("utf-8", "replace"))
         raise RestoreError(
-            f"{info.path}: restore failed{f' ({entry})' if entry else ''}: {message}",
+            f"{info.path}: restore failed{f' ({entry})' if entry else ''}: ",
+            *hinted,
             location=entry,
             statement=statement,
         )
@@ -356,9 +357,10 @@ def _set_owners(
             try:
                 helped += elevation.run(admin, conn, statement)
             except psycopg.Error as exc:
-                message = with_hint(exc.diag.message_primary or str(exc), exc.diag.message_hint or "")
+                hinted = with_hint(exc.diag.message_primary or str(exc), exc.diag.message_hint or "")
                 raise RestoreError(
-                    f"{info.path}: restore failed ({statement.entry}): {message}",
+                    f"{info.path}: restore failed ({statement.entry}): ",
+                    *hinted,
                     location=str(statement.entry or ""),
                     statement=statement.sql.decode("utf-8", "replace"),
                 ) from None

@@ -42,8 +42,8 @@ class RestoreOutcome:
     elevated: int = (
         0  # statements re-composed and run by the superuser (restore/extensions, restore/elevation)
     )
-    mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted (--liftbackup-trusted)
-    reused: bool = False  # --liftbackup-reuse found this dump's restore kept by an earlier run
+    mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted
+    reused: bool = False  # reuse found this dump's restore kept by an earlier run
     kept_facts: dict[str, Any] = field(default_factory=dict)
 
     def facts(self) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
     """Who ran the dump, for the summary and the JSON report."""
     if trusted:
         who = "the DSN's user" if host_kind == "existing" else "superuser"
-        return f"trusted (--liftbackup-trusted): restored as {who} {restorer}"
+        return f"trusted: restored as {who} {restorer}"
     after = "dropped after the run" if host_kind == "existing" else "no login after the restore"
     return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
 
@@ -150,7 +150,7 @@ class RestoreOptions:
     is told how far it is (plain dumps)."""
 
     jobs: int = 1
-    trusted: bool = False  # --liftbackup-trusted: a superuser (or the DSN's user) runs the dump
+    trusted: bool = False  # a superuser (or the DSN's user) runs the dump
     limits: Limits = field(default_factory=Limits)
     progress: Callable[[Progress], None] | None = None
 
@@ -251,7 +251,7 @@ def restore(
     """Fill `outcome` by restoring its dump into a new database; errors land in `outcome.error`.
 
     The dump is checked first, and `get_host()` called only then: a damaged dump starts no server.
-    The restore runs under a guard that stops it past --liftbackup-timeout or --liftbackup-max-size.
+    The restore runs under a guard that stops it past its time limit or size budget.
     """
     options = options or RestoreOptions()
     info = outcome.info
@@ -270,7 +270,7 @@ def restore(
             if lacking := _extensions.missing(host.admin_conninfo(), read.extensions):
                 elsewhere = having(lacking, info.required_major) if throwaway else []
                 raise RestoreError(
-                    f"{info.path}: {_extensions.unavailable(lacking, host.description, elsewhere)}"
+                    f"{info.path}: ", *_extensions.unavailable(lacking, host.description, elsewhere)
                 )
             database = _new_database(outcome, host, read, options.trusted)
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
@@ -281,10 +281,10 @@ def restore(
                         _run(outcome, read, database, superuser, options)
                     except (LiftbackupError, psycopg.Error):
                         if guard.tripped:
-                            raise RestoreError(f"{info.path}: {guard.tripped}") from None
+                            raise RestoreError(f"{info.path}: ", *guard.tripped) from None
                         raise
                 if reason := guard.final_look():
-                    raise RestoreError(f"{info.path}: {reason}")
+                    raise RestoreError(f"{info.path}: ", *reason)
             finally:
                 host.finish(database)
         finally:

@@ -5,7 +5,7 @@ that has exactly the shape pg_dump writes, for an extension on the ELEVATED list
 and our own statement, composed from those names with psycopg's quoting, is run by the superuser: the
 dump's text itself never runs with superuser rights. ELEVATED holds only extensions that cannot reach
 outside the database: no other server, file, program, or other database's data. Those that can
-(REACHING_OUT) are refused by name before anything runs, unless --liftbackup-trusted; any other
+(REACHING_OUT) are refused by name before anything runs, unless trusted; any other
 extension stays with the restorer, and PostgreSQL decides (its trusted extensions need no superuser).
 """
 
@@ -16,6 +16,7 @@ import re
 import psycopg
 from psycopg import sql
 
+from pytest_liftbackup._errors import Given, Part, Setting
 from pytest_liftbackup.dump.sql_script import Statement, identifier
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.databases import conninfo_from
@@ -55,23 +56,24 @@ _CREATE = re.compile(rf"^CREATE EXTENSION IF NOT EXISTS ({_IDENT}) WITH SCHEMA (
 _COMMENT = re.compile(rf"^COMMENT ON EXTENSION ({_IDENT}) IS '((?:[^']|'')*)';$", re.DOTALL)
 
 
-def note(statement: Statement, wanted: set[str], trusted: bool) -> str | None:
+def note(statement: Statement, wanted: set[str], trusted: bool) -> tuple[Part, ...]:
     """Add the extension the statement creates to `wanted`. Returns why the dump is refused when it
-    creates an extension or language on the REACHING_OUT list and is not trusted, else None."""
+    creates an extension or language on the REACHING_OUT list and is not trusted, else nothing."""
     head = statement.sql[:200].decode("utf-8", "replace")
     match = _ANY_CREATE.match(head)
     if match is None:
-        return None
+        return ()
     name = identifier(match.group(1))
     if re.match(r"\s*CREATE\s+EXTENSION", head, re.IGNORECASE):
         wanted.add(name)
     if name in REACHING_OUT and not trusted:
         return (
             f"the dump creates {name}, which can reach other servers, files, programs or other databases "
-            "from inside PostgreSQL; restore such a dump only if you trust it, with --liftbackup-trusted; "
-            "nothing was restored"
+            "from inside PostgreSQL; restore such a dump only if you trust it, with ",
+            Setting.TRUSTED,
+            "; nothing was restored",
         )
-    return None
+    return ()
 
 
 def missing(admin: dict[str, str], wanted: set[str]) -> list[str]:
@@ -83,25 +85,30 @@ def missing(admin: dict[str, str], wanted: set[str]) -> list[str]:
     return sorted(wanted - {str(row[0]) for row in rows})
 
 
-def unavailable(names: list[str], server: str, elsewhere: list[PgBinaries]) -> str:
+def unavailable(names: list[str], server: str, elsewhere: list[PgBinaries]) -> tuple[Part, ...]:
     """Why the restore stops before it starts, and what to do: `elsewhere` are installations found on
     this machine that have every extension named."""
+    fix: tuple[Part, ...]
     if elsewhere:
         found = "; ".join(f"PostgreSQL {b.version} in {b.bindir} has it" for b in elsewhere)
-        fix = f"{found}: pass --liftbackup-pg-bin={elsewhere[0].bindir}"
+        fix = (f"{found}: pass ", Given(Setting.PG_BIN, str(elsewhere[0].bindir)))
     else:
         fix = (
             "no PostgreSQL installation found on this machine has it: install your distribution's "
-            "postgresql-contrib package (uuid-ossp, pgcrypto...) and pass its bin folder with "
-            "--liftbackup-pg-bin=DIR"
+            "postgresql-contrib package (uuid-ossp, pgcrypto...) and pass its bin folder with ",
+            Given(Setting.PG_BIN, "DIR"),
         )
     return (
         f"the dump creates extension {', '.join(names)}, which the server ({server}) does not have, so its "
-        f"restore would fail; {fix} (or install it on the --liftbackup-dsn server); nothing was restored"
+        "restore would fail; ",
+        *fix,
+        " (or install it on the ",
+        Setting.DSN,
+        " server); nothing was restored",
     )
 
 
-def with_hint(message: str, context: str = "") -> str:
+def with_hint(message: str, context: str = "") -> tuple[Part, ...]:
     """PostgreSQL's refusal of something only a superuser may do, with what the user can do about it.
 
     `context` is the rest of what PostgreSQL said (its HINT), where "superuser" often stands.
@@ -109,14 +116,17 @@ def with_hint(message: str, context: str = "") -> str:
     if "permission denied to create extension" in message:
         return (
             f"{message}; only a superuser may create it, and the plugin does so only for extensions that "
-            "cannot reach outside the database: pass --liftbackup-trusted if you trust this dump"
+            "cannot reach outside the database: pass ",
+            Setting.TRUSTED,
+            " if you trust this dump",
         )
     if "superuser" in f"{message} {context}".lower():
         return (
-            f"{message}; this dump needs a superuser for that, which an untrusted dump never gets: "
-            "pass --liftbackup-trusted if the dump is yours"
+            f"{message}; this dump needs a superuser for that, which an untrusted dump never gets: pass ",
+            Setting.TRUSTED,
+            " if the dump is yours",
         )
-    return message
+    return (message,)
 
 
 def superuser_statement(statement: Statement) -> sql.Composed | None:

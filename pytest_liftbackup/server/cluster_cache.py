@@ -1,7 +1,7 @@
 """Data folders kept between runs: an initialized cluster (so a run need not initdb) and reusable restores.
 
 initdb takes about 1.7 s here and its result is always the same for one PostgreSQL version and set of
-options, so it runs once and later servers start from a copy (about 0.2 s). `--liftbackup-reuse`
+options, so it runs once and later servers start from a copy (about 0.2 s). `reuse`
 keeps the stopped cluster of a restore, keyed by the dump's sha256 and the PostgreSQL version, and
 the next run starts it instead of restoring again. Entries are written under a temporary name and
 renamed into place, so a run that dies half-way never leaves an entry that looks whole.

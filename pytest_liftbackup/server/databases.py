@@ -52,7 +52,7 @@ class Database:
 
 
 class Host(Protocol):
-    """A server that holds throwaway databases: our own, or an existing one given by --liftbackup-dsn."""
+    """A server that holds throwaway databases: our own, or an existing one given by a DSN."""
 
     kind: str
     settings: dict[str, str]

@@ -1,4 +1,4 @@
-"""An existing server given by --liftbackup-dsn (a CI service container, a shared test server).
+"""An existing server given by a DSN (a CI service container, a shared test server).
 
 Only what this run creates is ever touched. The DSN's user is often a superuser, and a dump run with
 its rights could run programs on the database host or drop other databases. So each restore gets a
@@ -6,7 +6,7 @@ fresh `liftbackup_*` database owned by a fresh role of the same name, with no at
 superuser, CREATEDB, CREATEROLE or replication), that logs in with a random password: the dump runs
 as that role, checks read as it, and both are dropped at the end (after a failure or Ctrl-C too).
 Where no such role can be made or can log in, the run refuses rather than fall back; with
---liftbackup-trusted the DSN's own user restores, for dumps from your own servers.
+`trusted` the DSN's own user restores, for dumps from your own servers.
 Roles are cluster-wide and shared, so ownership and grants are not restored (as `pg_restore -O -x`).
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import LiftbackupError, Setting
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
@@ -42,7 +42,8 @@ class ExistingServer:
             info = psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.ProgrammingError:
             raise LiftbackupError(
-                "--liftbackup-dsn: not a valid connection string; expected postgresql://user:password@host:port/db"
+                Setting.DSN,
+                ": not a valid connection string; expected postgresql://user:password@host:port/db",
             ) from None
         self._admin = {k: str(v) for k, v in info.items() if v is not None}
         self._admin.setdefault("dbname", "postgres")
@@ -58,7 +59,7 @@ class ExistingServer:
                 self._admin.setdefault("port", str(conn.info.port))
         except psycopg.OperationalError as exc:
             raise LiftbackupError(
-                f"--liftbackup-dsn: cannot connect to {redacted(self._admin)}: {self._reason(exc)}"
+                Setting.DSN, f": cannot connect to {redacted(self._admin)}: {self._reason(exc)}"
             ) from None
 
     def _reason(self, exc: psycopg.Error) -> str:
@@ -70,7 +71,7 @@ class ExistingServer:
 
     @property
     def description(self) -> str:
-        return f"existing PostgreSQL {self._version} at {redacted(self._admin)} (--liftbackup-dsn)"
+        return f"existing PostgreSQL {self._version} at {redacted(self._admin)}"
 
     def admin_conninfo(self, dbname: str = "") -> dict[str, str]:
         return dict(self._admin, dbname=dbname or self._admin["dbname"])
@@ -101,9 +102,11 @@ class ExistingServer:
             except psycopg.Error as exc:
                 self._drop(name)
                 raise LiftbackupError(
-                    f"--liftbackup-dsn: the restore role {name} cannot log in to {redacted(login)}: "
-                    f"{self._reason(exc)}. Allow password logins for roles named liftbackup_* "
-                    "(pg_hba.conf), or pass --liftbackup-trusted to restore as the DSN's user"
+                    Setting.DSN,
+                    f": the restore role {name} cannot log in to {redacted(login)}: {self._reason(exc)}. "
+                    "Allow password logins for roles named liftbackup_* (pg_hba.conf), or pass ",
+                    Setting.TRUSTED,
+                    " to restore as the DSN's user",
                 ) from None
         read = {**login, "options": READ_ONLY_OPTIONS}
         return Database(name, login, read, self._version, False, redacted(login), login["user"], warnings)
@@ -127,16 +130,18 @@ class ExistingServer:
         except psycopg.errors.InsufficientPrivilege:
             user = self._admin["user"]
             raise LiftbackupError(
-                f"--liftbackup-dsn: {user} may not create roles, and the dump must not run as {user} "
-                f"(it could reach {user}'s other databases). Grant {user} CREATEROLE, or pass "
-                "--liftbackup-trusted to restore as it a dump you trust"
+                Setting.DSN,
+                f": {user} may not create roles, and the dump must not run as {user} "
+                f"(it could reach {user}'s other databases). Grant {user} CREATEROLE, or pass ",
+                Setting.TRUSTED,
+                " to restore as it a dump you trust",
             ) from None
         return {**self.admin_conninfo(name), "user": name, "password": password}
 
     def keep(self, databases: list[str]) -> list[str]:
-        """Leave the restored databases (and their roles) in place after the run (--liftbackup-keep)."""
+        """Leave the restored databases (and their roles) in place after the run."""
         self.kept = True
-        lines = [f"kept (--liftbackup-keep) on {self.description}:"]
+        lines = [f"kept on {self.description}:"]
         for name in databases:
             shown = {k: v for k, v in self.admin_conninfo(name).items() if k != "password"}
             where = psycopg.conninfo.make_conninfo(**shown)

@@ -57,7 +57,7 @@ REUSE_KEEP = 3
 _READ_LARGE_OBJECTS = sql.SQL(
     "DO $$ DECLARE lo oid; BEGIN FOR lo IN SELECT oid FROM pg_catalog.pg_largeobject_metadata LOOP "
     "EXECUTE pg_catalog.format('GRANT SELECT ON LARGE OBJECT %s TO %I', lo, {}); END LOOP; END $$"
-)  # restored clusters kept for --liftbackup-reuse: each is as big as its database
+)  # restored clusters kept for reuse: each is as big as its database
 
 
 def restore_settings() -> dict[str, str]:
@@ -339,7 +339,7 @@ class ThrowawayServer:
         Owned by the dump's main owner when there is one (a NOLOGIN role the restorer is a member of):
         since PostgreSQL 15 only the database owner may create in `public`, and `ALTER ... OWNER TO`
         needs the new owner to have that right, as it had on the server the dump came from.
-        `trusted`: the superuser restores (--liftbackup-trusted, for dumps from your own servers).
+        `trusted`: the superuser restores (for dumps from your own servers).
         `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see server/database_shape).
         """
         members = {*roles, *([owner] if owner else [])}
@@ -382,17 +382,17 @@ class ThrowawayServer:
         drop_database(self.admin_conninfo(), database.name)
 
     def keep(self, databases: list[str]) -> list[str]:
-        """Leave the server running after the run (--liftbackup-keep): how to look, how to remove it."""
+        """Leave the server running after the run: how to look, how to remove it."""
         self.kept = True
         # mirakuru's executor kills the server's process group when garbage-collected: the one thing
-        # --liftbackup-keep must not do.
+        # keeping must not do.
         if self._executor is not None:
             self._executor.process = None
         pidfile = self.workdir / "data" / "postmaster.pid"
         pid = pidfile.read_text().split()[0] if pidfile.exists() else "?"
         info = {**self.admin_conninfo(), "user": READER}
         psql = self.binaries.tool("psql")
-        lines = [f"kept running (--liftbackup-keep): {self.description}, in {self.workdir}"]
+        lines = [f"kept running: {self.description}, in {self.workdir}"]
         for name in databases:
             shown = {k: v for k, v in {**info, "dbname": name}.items() if k != "password"}
             conninfo = psycopg.conninfo.make_conninfo(**shown)

@@ -183,7 +183,7 @@ def test_keep_leaves_the_server_running_and_says_how_to_look_and_remove_it(
     result = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-keep")
     assert result.ret == 0
     text = output(result)
-    assert "kept running (--liftbackup-keep): throwaway PostgreSQL 18" in text
+    assert "kept running: throwaway PostgreSQL 18" in text
     inspect = next(line.split("inspect:", 1)[1].strip() for line in result.outlines if "inspect:" in line)
     remove = next(line.split("remove:", 1)[1].strip() for line in result.outlines if "remove:" in line)
     assert "password" not in inspect

@@ -143,7 +143,7 @@ def test_trusted_restores_as_the_dsn_user(
     )
     text = output(result)
     assert result.ret == 0, text
-    assert "mode:     trusted (--liftbackup-trusted): restored as the DSN's user plain" in text
+    assert "mode:     trusted: restored as the DSN's user plain" in text
     assert state(shared) == before
     assert os.environ.get("LIFTBACKUP_TRUSTED") is None
 

@@ -131,7 +131,7 @@ def test_trusted_restores_it_as_superuser_and_says_so(
     result = run(pytester, f"--liftbackup={dump}", *flag, "--liftbackup-report=v.json")
     text = output(result)
     assert result.ret == 0, text
-    assert "mode:     trusted (--liftbackup-trusted): restored as superuser liftbackup_superuser" in text
+    assert "mode:     trusted: restored as superuser liftbackup_superuser" in text
     assert '"mode": "trusted' in (pytester.path / "v.json").read_text()
     assert_clean(scratch)
 
