@@ -80,15 +80,21 @@ def test_a_check_file_that_is_not_valid_is_refused_before_anything_runs(tmp_path
         load_checks([bad])
 
 
-def test_errors_name_settings_as_the_api_spells_them_and_the_plugin_its_own_way(pytester: pytest.Pytester) -> None:
+def test_errors_name_settings_as_the_api_spells_them_and_the_plugin_its_own_way(
+    pytester: pytest.Pytester,
+) -> None:
     """An engine error carries the setting to change, not a command-line flag: each front end words it."""
-    from pytest_liftbackup import Limits, LiftbackupError
+    from pytest_liftbackup import LiftbackupError, Limits
 
     with pytest.raises(LiftbackupError) as caught:
         Limits(max_size="lots")
     assert str(caught.value) == "max_size: 'lots' is not a size; write 20G, 500M or 50x (times the dump)"
 
     pytester.makefile(".sql", backup="SELECT 1;\n")
-    result = pytester.runpytest("--liftbackup=backup.sql", "--liftbackup-max-size=lots", "-p", "no:cacheprovider")
-    result.stderr.fnmatch_lines(["ERROR: --liftbackup-max-size: 'lots' is not a size; write 20G, 500M or 50x*"])
+    result = pytester.runpytest(
+        "--liftbackup=backup.sql", "--liftbackup-max-size=lots", "-p", "no:cacheprovider"
+    )
+    result.stderr.fnmatch_lines(
+        ["ERROR: --liftbackup-max-size: 'lots' is not a size; write 20G, 500M or 50x*"]
+    )
     assert str(caught.value).startswith("max_size: ")  # worded when shown: the plugin's run left no mark
