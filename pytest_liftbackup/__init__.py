@@ -11,7 +11,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from pytest_liftbackup._errors import CheckWarning, DumpInputError, LiftbackupError, RestoreError
+from pytest_liftbackup._errors import (
+    CheckWarning,
+    DumpInputError,
+    LiftbackupError,
+    RestoreError,
+    Setting,
+    use_spelling,
+)
 
 if TYPE_CHECKING:
     from pytest_liftbackup.api import (
@@ -55,11 +62,13 @@ __all__ = [
     "RestoreOutcome",
     "Restorer",
     "RestorerConfig",
+    "Setting",
     "Verdict",
     "__version__",
     "find_dumps",
     "load_checks",
     "run_checks",
+    "use_spelling",
     "verify",
 ]
 

@@ -82,6 +82,7 @@ class Restorer:
         self._host: Host | None = None
         self._host_error: LiftbackupError | None = None
         self._candidates: list[_binaries.PgBinaries] | None = None
+        self._server: _binaries.PgBinaries | None = None
         self._workdir: Path | None = None
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
@@ -126,11 +127,26 @@ class Restorer:
         return max(majors, default=None)
 
     def _server_binaries(self) -> _binaries.PgBinaries:
+        """One choice for the session's throwaway servers: new enough for every dump binaries can serve."""
+        if self._server is None:
+            self._server = _binaries.choose(
+                self.candidates(),
+                self._server_major_needed(),
+                (*_binaries.SERVER_TOOLS, "pg_restore"),
+                "the throwaway server",
+            )
+        return self._server
+
+    def _binaries_for(self, info: DumpInfo) -> _binaries.PgBinaries | None:
+        """Before any server starts, what this dump needs: a throwaway server new enough (a dump no
+        binaries can serve fails alone, the others go on) and, for an archive, a pg_restore that reads it."""
+        needed = info.required_major
+        if not self.config.dsn and needed and self._server_binaries().major < needed:
+            raise _binaries.none_suitable(self.candidates(), needed, _binaries.SERVER_TOOLS, str(info.path))
+        if info.is_plain:
+            return None
         return _binaries.choose(
-            self.candidates(),
-            self._server_major_needed(),
-            (*_binaries.SERVER_TOOLS, "pg_restore"),
-            "the throwaway server",
+            self.candidates(), needed, ("pg_restore",), f"{info.path} ({info.format} archive)"
         )
 
     def _start_host(self) -> Host:
@@ -246,14 +262,7 @@ class Restorer:
     def _restore(self, outcome: RestoreOutcome, reuse: bool = True) -> None:
         info = outcome.info
         try:
-            needed = info.required_major
-            pg_restore = None
-            if not info.is_plain:
-                pg_restore = _binaries.choose(
-                    self.candidates(), needed, ("pg_restore",), f"{info.path} ({info.format} archive)"
-                )
-            if not self.config.dsn:  # before any server starts: a dump no binaries can take fails alone
-                _binaries.choose(self.candidates(), needed, _binaries.SERVER_TOOLS, f"{info.path}")
+            pg_restore = self._binaries_for(info)
             if self._workdir is None:
                 user = server_user()  # pg_restore runs as that user when we are root: it must pass through
                 self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-", dir=temp_base(user)))

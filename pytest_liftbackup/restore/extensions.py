@@ -102,9 +102,9 @@ def unavailable(names: list[str], server: str, elsewhere: list[PgBinaries]) -> t
         f"the dump creates extension {', '.join(names)}, which the server ({server}) does not have, so its "
         "restore would fail; ",
         *fix,
-        " (or install it on the ",
+        " (or, with ",
         Setting.DSN,
-        " server); nothing was restored",
+        ", install it on that server); nothing was restored",
     )
 
 

@@ -124,7 +124,8 @@ def scan(
 
 
 def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -> ScanResult:
-    digest = hashlib.sha256()
+    # Hashed as it is read, at no extra pass; unless already hashed (a reuse miss needed the key first).
+    digest = hashlib.sha256() if info.sha256 is None else None
     roles = RoleTally()
     extensions: set[str] = set()
     connected: str | None = None
@@ -205,7 +206,12 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
     for block in copies:
         block.data = iter(())
     return ScanResult(
-        digest.hexdigest(), roles, info.path, {block.start: block for block in copies}, extensions, shape
+        digest.hexdigest() if digest is not None else str(info.sha256),
+        roles,
+        info.path,
+        {block.start: block for block in copies},
+        extensions,
+        shape,
     )
 
 

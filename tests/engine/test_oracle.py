@@ -9,8 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup.dump.inspect import inspect_dump
-from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup import find_dumps
 from pytest_liftbackup.restore import archive as _archive_restore
 from pytest_liftbackup.restore import plain as _plain_restore
 from pytest_liftbackup.server.binaries import PgBinaries
@@ -73,7 +72,7 @@ def native_owner(server: ThrowawayServer, database: Database) -> str:
 
 
 def native_restore(server: ThrowawayServer, dump: Path, jobs: int = 1) -> Database:
-    info = inspect_dump(LocatedDump(dump, str(dump), "given"), "oracle")
+    info = find_dumps([dump])[0]
     scanned = _plain_restore.scan(info, server.workdir)
     server.roles.ensure(scanned.roles.roles)
     database = server.create_database("native", owner=scanned.roles.main_owner)
@@ -127,7 +126,7 @@ def test_every_archive_format_gives_the_same_database(
     expected = pg_dump_text(pg_binaries, native_restore(server, dumps.plain))
     for fmt in ("custom", "directory", "tar", "wrapped_directory", "custom_gzipped"):
         path = dumps.all_formats()[fmt]
-        info = inspect_dump(LocatedDump(path, str(path), "given"), fmt)
+        info = find_dumps([path])[0]
         access = _archive_restore.prepare(info, pg_binaries, server.workdir, server.os_user)
         database = server.create_database(fmt, owner="lift_admin")
         _archive_restore.restore(info, access, database.restore_conninfo, restores_ownership=True, jobs=2)

@@ -27,8 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pytest_liftbackup.dump.inspect import inspect_dump
-from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup import find_dumps
 from pytest_liftbackup.restore.engine import RestoreOptions, RestoreOutcome, restore
 from pytest_liftbackup.restore.limits import Limits
 from pytest_liftbackup.restore.skips import CREATE_PUBLIC
@@ -358,7 +357,7 @@ def oracle_restore(
 def plugin_restore(
     name: str, case: Case, dump: Path, server: ThrowawayServer, binaries: PgBinaries
 ) -> RestoreOutcome:
-    info = inspect_dump(LocatedDump(dump, str(dump), "given"), name)
+    info = find_dumps([dump])[0]
     outcome = RestoreOutcome(info)
     restore(outcome, lambda: server, binaries, server.workdir, RestoreOptions(2, case.trusted, Limits()))
     return outcome
@@ -434,7 +433,7 @@ def test_an_extension_missing_here_names_the_installation_that_has_it(
         dump = make_dump("rb_uuid", case, source, found[0], tmp_path)
         assert b'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"' in dump.read_bytes()
         outcome = plugin_restore("rb_uuid", case, dump, servers[1], pg_binaries)
-        assert f"PostgreSQL {found[0].version} in {found[0].bindir} has it: pass --liftbackup-pg-bin=" in (
+        assert f"PostgreSQL {found[0].version} in {found[0].bindir} has it: pass pg_bin=" in (
             outcome.error_text()
         )
         again = plugin_restore("rb_uuid", case, dump, target, found[0])

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup.dump.inspect import inspect_dump
-from pytest_liftbackup.dump.locate import LocatedDump
+from pytest_liftbackup import find_dumps
 from pytest_liftbackup.restore.archive import prepare
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.unprivileged import server_user, temp_base
@@ -141,7 +140,7 @@ def test_a_good_directory_dump_with_a_large_object_restores(
 def test_as_root_pg_restore_gets_a_private_copy_owned_by_the_server_user(
     folder: Path, pg_binaries: PgBinaries
 ) -> None:
-    info = inspect_dump(LocatedDump(folder, str(folder), "given"), "d")
+    info = find_dumps([folder])[0]
     user = server_user()
     assert user is not None
     work = Path(tempfile.mkdtemp(dir=temp_base(user)))  # as the session's folder: passable by the user
