@@ -73,13 +73,17 @@ class Restorer:
     `with` block) drops the databases, stops the server and removes every temporary file.
     """
 
-    def __init__(self, dumps: Sequence[DumpInfo], config: RestorerConfig | None = None) -> None:
+    def __init__(
+        self, dumps: Sequence[DumpInfo], config: RestorerConfig | None = None, host: Host | None = None
+    ) -> None:
+        """`host`: restore there instead of a server of our own (the staging beside a main database)."""
         self.config = config or RestorerConfig()
         self.dumps = list(dumps)
         self.outcomes: dict[str, RestoreOutcome] = {}
-        self.server_version = ""
+        self.server_version = host.server_version if host is not None else ""
         self._kept = False
-        self._host: Host | None = None
+        self._host: Host | None = host
+        self._given_host = host is not None
         self._host_error: LiftbackupError | None = None
         self._candidates: list[_binaries.PgBinaries] | None = None
         self._server: _binaries.PgBinaries | None = None
@@ -141,13 +145,14 @@ class Restorer:
         """Before any server starts, what this dump needs: a throwaway server new enough (a dump no
         binaries can serve fails alone, the others go on) and, for an archive, a pg_restore that reads it."""
         needed = info.required_major
-        if not self.config.dsn and needed and self._server_binaries().major < needed:
+        pg_restore = None
+        if not info.is_plain:
+            why = f"{info.path} ({info.format} archive)"
+            pg_restore = _binaries.choose(self.candidates(), needed, ("pg_restore",), why)
+        starts_server = not (self.config.dsn or self._given_host)
+        if starts_server and needed and self._server_binaries().major < needed:
             raise _binaries.none_suitable(self.candidates(), needed, _binaries.SERVER_TOOLS, str(info.path))
-        if info.is_plain:
-            return None
-        return _binaries.choose(
-            self.candidates(), needed, ("pg_restore",), f"{info.path} ({info.format} archive)"
-        )
+        return pg_restore
 
     def _start_host(self) -> Host:
         self._install_sigterm()
@@ -161,7 +166,7 @@ class Restorer:
 
     @property
     def reusing(self) -> bool:
-        return self.config.reuse and not self.config.dsn and self.cache is not None
+        return self.config.reuse and not (self.config.dsn or self._given_host) and self.cache is not None
 
     def _restore_reusing(self, outcome: RestoreOutcome, pg_restore: _binaries.PgBinaries | None) -> None:
         """`reuse`: each dump on a server of its own, whose cluster is kept for the next run."""
@@ -328,7 +333,7 @@ class Restorer:
                         try:
                             host.drop_database(outcome.database)
                         except Exception:
-                            if host.kind == "existing":
+                            if host.kind != "throwaway":
                                 raise
                 host.close()
         finally:

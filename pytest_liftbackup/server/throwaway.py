@@ -397,7 +397,9 @@ class ThrowawayServer:
             shown = {k: v for k, v in {**info, "dbname": name}.items() if k != "password"}
             conninfo = psycopg.conninfo.make_conninfo(**shown)
             lines.append(f"  inspect:  {psql} '{conninfo}'")
-        lines.append(f"  remove:   kill -INT {pid} && rm -rf {self.workdir}")
+        # The folder goes once the server has stopped: it writes files while it shuts down.
+        stop = f"kill -INT {pid} && while kill -0 {pid} 2>/dev/null; do sleep 0.2; done"
+        lines.append(f"  remove:   {stop} && rm -rf {self.workdir}")
         return lines
 
     def close(self, keep_as: str | None = None, meta: dict[str, Any] | None = None) -> None:
