@@ -18,6 +18,7 @@ class Setting(enum.Enum):
     MAX_SIZE = "max_size"
     TIMEOUT = "timeout"
     MIGRATIONS = "migrations"
+    IDENTITY = "identity"
 
 
 @dataclass(frozen=True)

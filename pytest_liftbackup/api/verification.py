@@ -1,12 +1,19 @@
-"""`verify`: restore each dump and run the checks on it, in one call."""
+"""`verify`: restore each dump and run the checks on it, in one call; with a manifest beside the dump,
+also prove the file is the one written and the restore holds every row it held."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.checks import load_checks, run_checks
+from pytest_liftbackup.api.manifest import Manifest, differences, manifest_path, read_facts
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
+from pytest_liftbackup.dump.encryption import decrypted
+from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
+from pytest_liftbackup.dump.locate import locate
 from pytest_liftbackup.report.verdict import Verdict, restore_record
 
 
@@ -15,23 +22,87 @@ def verify(
     checks: Iterable[str | Path] = (),
     migrations: Path | None = None,
     config: RestorerConfig | None = None,
+    identity: Path | None = None,
 ) -> Verdict:
-    """Restore each dump and run the checks on it, in one call, leaving nothing behind."""
-    found = find_dumps(dumps)
+    """Restore each dump and run the checks on it, in one call, leaving nothing behind.
+
+    A dump with `<file>.manifest.json` beside it (written by `liftbackup backup`) gets two more checks:
+    `manifest::file` (sha256 and size) and `manifest::tables` (row count and content digest of every
+    table after the restore). Encrypted (age) dumps are decrypted with `identity` into a private
+    folder first, removed at the end."""
+    paths = [located.path for located in locate([str(d) for d in dumps])]
     loaded = load_checks(checks, migrations)
-    verdict_ = Verdict(found)
-    with Restorer(found, config) as restorer:
-        for dump in found:
-            outcome = restorer.restore(dump)
-            verdict_.add_restore(dump.id, restore_record(outcome))
-            verdict_.results[dump.id]["passed" if outcome.ok else "failed"] += 1
-            for done in run_checks(restorer, dump, loaded):
-                verdict_.add_check(dump.id, f"{done.check.spec.path}::{done.check.name}", done.record)
-                verdict_.results[dump.id][_pytest_word(done.outcome)] += 1
-        verdict_.server_version = restorer.server_version
+    with decrypted(paths, identity) as copies:
+        copy_of = {original: copy for copy, original in copies.items()}
+        found = find_dumps([copy_of.get(p, p) for p in paths])
+        verdict_ = Verdict(found)
+        with Restorer(found, config) as restorer:
+            for dump in found:
+                original = copies.get(dump.path, dump.path)
+                if original != dump.path:  # decrypted: the report names the file the user has
+                    verdict_.dumps[dump.id].update(file=str(original), encrypted=True)
+                manifest = _manifest_check(verdict_, dump, original)
+                outcome = restorer.restore(dump)
+                verdict_.add_restore(dump.id, restore_record(outcome))
+                verdict_.results[dump.id]["passed" if outcome.ok else "failed"] += 1
+                for done in run_checks(restorer, dump, loaded):
+                    verdict_.add_check(dump.id, f"{done.check.spec.path}::{done.check.name}", done.record)
+                    verdict_.results[dump.id][_pytest_word(done.outcome)] += 1
+                if manifest is not None:
+                    _tables_check(verdict_, restorer, dump, original, manifest, outcome.ok)
+            verdict_.server_version = restorer.server_version
     return verdict_
 
 
 def _pytest_word(outcome: str) -> str:
     """A check's outcome counted as pytest counts items: a warned check passes."""
     return "passed" if outcome == "warned" else outcome
+
+
+def _record(
+    verdict_: Verdict, dump: DumpInfo, beside: Path, what: str, problems: list[str], error: str = ""
+) -> None:
+    outcome = "error" if error else "failed" if problems else "passed"
+    record: dict[str, Any] = {"check": what, "kind": "manifest", "file": str(beside), "line": 0}
+    record.update(severity="error", outcome=outcome)
+    if problems:
+        record["report"] = f"{beside.name}: " + "\n".join(problems)
+    if error:
+        record["error"] = error
+    verdict_.add_check(dump.id, f"{beside}::{what}", record)
+    verdict_.results[dump.id][outcome] += 1
+
+
+def _manifest_check(verdict_: Verdict, dump: DumpInfo, original: Path) -> Manifest | None:
+    """The file against its manifest, before anything is restored; the manifest, if there is one."""
+    beside = manifest_path(original)
+    if not beside.exists():
+        return None
+    try:
+        manifest = Manifest.read(beside)
+    except LiftbackupError as exc:
+        _record(verdict_, dump, beside, "manifest::file", [], str(exc))
+        return None
+    problems = []
+    size = original.stat().st_size if original.is_file() else None
+    if size is not None and size != manifest.size:
+        problems.append(f"the file has {size} bytes, the manifest says {manifest.size}")
+    if sha256_of_path(original) != manifest.sha256:
+        problems.append("the file's sha256 is not the manifest's: it changed after the backup was written")
+    _record(verdict_, dump, beside, "manifest::file", problems)
+    return manifest
+
+
+def _tables_check(
+    verdict_: Verdict, restorer: Restorer, dump: DumpInfo, original: Path, manifest: Manifest, restored: bool
+) -> None:
+    beside = manifest_path(original)
+    if not restored:
+        _record(verdict_, dump, beside, "manifest::tables", [], "the restore failed: nothing to compare")
+        return
+    conn = restorer.read_connection(dump)
+    try:
+        found, _ = read_facts(conn)
+    finally:
+        conn.rollback()
+    _record(verdict_, dump, beside, "manifest::tables", differences(manifest, found))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from pytest_liftbackup._errors import DumpInputError
+from pytest_liftbackup._errors import DumpInputError, Given, Setting
 from pytest_liftbackup.dump.archive_header import MAGIC, ArchiveHeaderError, read_archive_header
 from pytest_liftbackup.dump.locate import LocatedDump, database_from_name
 
@@ -112,6 +112,11 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
         raise DumpInputError(f"{path}: the file is empty; the backup job wrote nothing, check its log")
     with open(path, "rb") as raw:
         outer = raw.read(8)
+    if outer == b"age-encr":
+        raise DumpInputError(
+            f"{path}: an encrypted backup (age); pass the identity file that decrypts it with ",
+            Given(Setting.IDENTITY, "FILE"),
+        )
     compression = _compression_of(outer)
     try:
         with _decompressor(path, compression) as stream:

@@ -98,7 +98,7 @@ class RestoreOutcome:
 def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
     """Who ran the dump, for the summary and the JSON report."""
     if trusted:
-        who = "the DSN's user" if host_kind == "existing" else "superuser"
+        who = "superuser" if host_kind == "throwaway" else "the DSN's user"
         return f"trusted: restored as {who} {restorer}"
     after = "dropped after the run" if host_kind == "existing" else "no login after the restore"
     return f"untrusted: restored as {restorer} (no superuser, own role, {after})"

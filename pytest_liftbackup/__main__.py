@@ -1,0 +1,3 @@
+from pytest_liftbackup.cli import main
+
+raise SystemExit(main())

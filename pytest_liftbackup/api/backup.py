@@ -1,0 +1,210 @@
+"""`take_backup`: pg_dump into a backup folder, with a manifest of what the database held.
+
+The file is written under a hidden temporary name and renamed only once pg_dump has finished and the
+file is on disk, so a half-written file never looks like a backup (an interrupted backup leaves
+nothing). Row counts and digests are read in the transaction whose snapshot pg_dump dumps
+(`pg_export_snapshot` + `pg_dump --snapshot`), so the manifest describes exactly the dump even while
+the application writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+
+from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup.api.manifest import Manifest, manifest_path, read_facts
+from pytest_liftbackup.dump import encryption
+from pytest_liftbackup.dump.inspect import major_of
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server import live
+from pytest_liftbackup.server.databases import server_version_of
+
+EXTENSIONS = {"plain": ".sql", "custom": ".dump"}
+LOG_NAME = "liftbackup.log"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    manifest_path: Path
+    manifest: Manifest
+    seconds: float
+
+
+def backup_name(database: str, fmt: str, when: datetime, encrypted: bool = False) -> str:
+    """`<db>_backup_YYYYMMDD_HHMMSS.sql` (or `.dump`), `.age` added when encrypted."""
+    stem = f"{database}_backup_{when:%Y%m%d_%H%M%S}{EXTENSIONS[fmt]}"
+    return stem + (encryption.SUFFIX if encrypted else "")
+
+
+def take_backup(
+    dsn: str | None,
+    folder: Path,
+    *,
+    fmt: str = "plain",
+    encrypt_to: list[str] | None = None,
+    pg_bin: tuple[tuple[str, str], ...] = (),
+    now: datetime | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> BackupResult:
+    """Back up the database `dsn` names into `folder`; raises LiftbackupError, leaving nothing behind."""
+    if fmt not in EXTENSIONS:
+        raise LiftbackupError(f"{fmt}: not a backup format; choose plain (the default) or custom")
+    to = encryption.recipients(encrypt_to) if encrypt_to else None
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with live.connect(dsn, autocommit=False) as conn:
+        version = server_version_of(conn)
+        pg_dump = _binaries.choose(
+            _binaries.candidates(list(pg_bin)),
+            major_of(version),
+            ("pg_dump",),
+            f"the backup of {live.described(conn)}",
+        )
+        database = conn.info.dbname
+        when = now or datetime.now()
+        path = folder / backup_name(database, fmt, when, encrypted=to is not None)
+        if path.exists() or manifest_path(path).exists():
+            raise LiftbackupError(f"{path}: a backup of that name exists already; wait a second and retry")
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        snapshot = str(_one(conn, "SELECT pg_catalog.pg_export_snapshot()"))
+        partial = folder / f".{path.name}.partial-{secrets.token_hex(4)}"
+        try:
+            dumped = _PgDump(pg_dump, conn, snapshot, fmt, to, progress)
+            digest, size = dumped.into(partial, lambda: read_facts(conn))
+            facts, flyway = dumped.facts
+            conn.rollback()
+            partial.replace(path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    manifest = Manifest(
+        file=path.name,
+        sha256=digest,
+        size=size,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        database=database,
+        server_version=version,
+        pg_dump_version=pg_dump.version,
+        format=fmt,
+        encrypted=to is not None,
+        flyway_version=flyway,
+        tables=facts,
+    )
+    manifest.write(manifest_path(path))
+    seconds = time.perf_counter() - started
+    log(
+        folder,
+        f"backup {database} -> {path.name}: {size} bytes, {len(facts)} tables, sha256 {digest}, "
+        f"pg_dump {pg_dump.version}, {seconds:.1f} s",
+    )
+    return BackupResult(path, manifest_path(path), manifest, seconds)
+
+
+def _one(conn: psycopg.Connection[Any], query: str) -> Any:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def log(folder: Path, line: str) -> None:
+    """One line per action in the folder's liftbackup.log: what happened to these backups, and when."""
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    with open(folder / LOG_NAME, "a", encoding="utf-8") as out:
+        out.write(f"{stamp} {line}\n")
+
+
+class _Sink:
+    """The file being written: every byte hashed and counted as it goes to disk."""
+
+    def __init__(self, stream: IO[bytes], progress: Callable[[int], Any] | None) -> None:
+        self._stream, self._progress = stream, progress
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        self._stream.write(data)
+        if self._progress is not None:
+            self._progress(len(data))
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+class _PgDump:
+    """pg_dump of the exported snapshot, streamed (and encrypted, if asked) into a file."""
+
+    def __init__(
+        self,
+        binaries: _binaries.PgBinaries,
+        conn: psycopg.Connection[Any],
+        snapshot: str,
+        fmt: str,
+        to: list[Any] | None,
+        progress: Callable[[int], Any] | None,
+    ) -> None:
+        self._args = [
+            str(binaries.tool("pg_dump")),
+            f"--format={fmt}",
+            f"--snapshot={snapshot}",
+            "--no-password",
+        ]
+        self._env = {**os.environ, **live.tool_env(conn)}  # the password as PGPASSWORD, never an argument
+        self._where = live.described(conn)
+        self._to, self._progress = to, progress
+        self.facts: Any = None
+        self._failure: BaseException | None = None
+
+    def into(self, partial: Path, read_facts: Callable[[], Any]) -> tuple[str, int]:
+        """Run pg_dump into `partial` while `read_facts` reads the same snapshot; sha256 and size."""
+        import tempfile
+
+        with tempfile.TemporaryFile() as errors, open(partial, "xb") as out:
+            proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=errors, env=self._env)
+            sink = _Sink(out, self._progress)
+            assert proc.stdout is not None
+            copier = threading.Thread(target=self._copy, args=(proc.stdout, sink), daemon=True)
+            copier.start()
+            try:
+                self.facts = read_facts()
+                copier.join()
+                code = proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                copier.join()
+            if code != 0 or self._failure is not None:
+                errors.seek(0)
+                said = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+                why = "; ".join(said) or f"{type(self._failure).__name__}: {self._failure}"
+                raise LiftbackupError(f"pg_dump of {self._where} failed (exit {code}): {why}")
+            out.flush()
+            os.fsync(out.fileno())
+        return sink.digest.hexdigest(), sink.size
+
+    def _copy(self, source: IO[bytes], sink: _Sink) -> None:
+        try:
+            if self._to is not None:
+                encryption.encrypt(source, sink, self._to)
+            else:
+                while chunk := source.read(1 << 20):
+                    sink.write(chunk)
+        except BaseException as exc:  # reported by into(), in the calling thread
+            self._failure = exc
+            source.close()

@@ -1,0 +1,67 @@
+"""The `liftbackup` command: back up with a manifest, verify, prune, report health, restore into the
+main database safely, and roll back. Built on the engine's API (pytest_liftbackup.api), like the pytest
+plugin; this package only parses arguments, shows results and picks exit codes (see _console.Exit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from pytest_liftbackup import __version__
+from pytest_liftbackup._errors import DumpInputError, LiftbackupError, use_spelling
+from pytest_liftbackup.cli import backup, prune, status, verify
+from pytest_liftbackup.cli import restore as restore
+from pytest_liftbackup.cli import schedule as schedule
+from pytest_liftbackup.cli._console import Console, Exit, Refused, spelling
+
+COMMANDS = (backup, verify, prune, status, restore, schedule)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="liftbackup",
+        description="Verified PostgreSQL backups: back up with a manifest, verify by restoring, prune, "
+        "and restore into the main database without risking its data.",
+        epilog="Exit codes: 0 done, 1 verification failed (or unhealthy), 2 bad input, 3 refused, "
+        "4 the work failed (target unchanged), 130 interrupted. See docs/cli.md.",
+    )
+    top.add_argument("--version", action="version", version=f"liftbackup {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(commands)
+    return top
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; the exit code says how it went."""
+    use_spelling(spelling)
+    args = parser().parse_args(argv)
+    console = Console(getattr(args, "json", False))
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)  # a stopped job unwinds like Ctrl-C: nothing left behind
+    try:
+        return int(args.run(args, console))
+    except Refused as exc:
+        console.problem(f"refused: {exc}")
+        return Exit.REFUSED
+    except DumpInputError as exc:
+        console.problem(str(exc))
+        return Exit.BAD_INPUT
+    except LiftbackupError as exc:
+        console.problem(str(exc))
+        return Exit.ERROR
+    except KeyboardInterrupt:
+        console.problem("interrupted; what this run had started was removed")
+        return Exit.INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The team's own server (the one the app uses), reached by a DSN or libpq's usual places.
+
+Credentials come from where libpq finds them: the DSN, PG* variables, `.pgpass`, a service file.
+They never reach output or process arguments: tools started against the server get the connection's
+settings as PG* variables (see databases.pg_env), and messages show user@host:port/db only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from pytest_liftbackup._errors import LiftbackupError, Setting
+from pytest_liftbackup.server.databases import conninfo_from, pg_env, redacted
+
+
+def parameters(dsn: str | None) -> dict[str, str]:
+    """The DSN's settings (libpq fills in the rest from the environment); a bad DSN is a clear error."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn or "")
+    except psycopg.ProgrammingError:
+        raise LiftbackupError(
+            Setting.DSN, ": not a valid connection string; expected postgresql://user@host:port/db"
+        ) from None
+    return {k: str(v) for k, v in info.items() if v is not None}
+
+
+def connect(
+    dsn: str | None, *, dbname: str | None = None, autocommit: bool = True
+) -> psycopg.Connection[Any]:
+    """A connection to the live server, or an error naming where it tried (never the password)."""
+    info = parameters(dsn)
+    if dbname is not None:
+        info["dbname"] = dbname
+    try:
+        return psycopg.connect(conninfo_from(info), autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        password = info.get("password")
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if password:
+            reason = reason.replace(password, "***")
+        raise LiftbackupError(f"cannot connect to {redacted(info)}: {reason}") from None
+
+
+def described(conn: psycopg.Connection[Any]) -> str:
+    """user@host:port/db of a live connection, for messages."""
+    info = conn.info
+    return redacted({"user": info.user, "host": info.host, "port": str(info.port), "dbname": info.dbname})
+
+
+def tool_env(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """PG* variables that take pg_dump or psql to where `conn` is, as `conn`'s user."""
+    params = {k: v for k, v in conn.info.get_parameters().items() if k == "sslmode"}
+    params.update(host=conn.info.host, port=str(conn.info.port), user=conn.info.user, dbname=conn.info.dbname)
+    if conn.info.password:
+        params["password"] = conn.info.password
+    return pg_env(params)

@@ -1,0 +1,261 @@
+"""The main database a backup is restored into, and the few operations that touch it.
+
+Nothing here changes the main database's data: a backup is restored into a staging database beside it
+(created with the original's owner, encoding and locale), which takes the main database's name in one
+transaction (`ALTER DATABASE ... RENAME` twice), the original staying as `<db>_pre_restore_<time>`.
+Rolling back is the same swap the other way. Every name this module creates starts with the main
+database's name and says what it is; it drops only staging databases it created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup.server import live
+from pytest_liftbackup.server.database_properties import copy_properties
+from pytest_liftbackup.server.database_shape import DatabaseShape
+from pytest_liftbackup.server.databases import READ_ONLY_OPTIONS, Database, is_superuser, redacted
+
+PRE_RESTORE = "_pre_restore_"
+ROLLED_BACK = "_rolled_back_"
+STAGING = "_liftbackup_staging_"
+
+
+class TargetRefused(LiftbackupError):
+    """The target is not in a state to change (sessions connected, a privilege missing)."""
+
+
+@dataclass(frozen=True)
+class Session:
+    pid: int
+    user: str
+    application: str
+    client: str
+
+    def __str__(self) -> str:
+        app = f" ({self.application})" if self.application else ""
+        return f"pid {self.pid}, {self.user}{app} from {self.client or 'local socket'}"
+
+
+def stamp(now: datetime | None = None) -> str:
+    return f"{now or datetime.now():%Y%m%d_%H%M%S}"
+
+
+class Target:
+    """The main database on its server: sessions, privileges, staging, swap, rollback."""
+
+    kind = "staging"  # as a Host: the engine restores into its staging database
+
+    def __init__(self, dsn: str | None) -> None:
+        info = live.parameters(dsn)
+        with live.connect(dsn) as conn:
+            self.database = conn.info.dbname
+            self.user = conn.info.user
+            self.superuser = is_superuser(conn)
+            self._version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+            self._version_num = conn.info.server_version
+            self._password = conn.info.password
+            self._where = live.described(conn)
+        if self.database in ("postgres", "template0", "template1"):
+            raise LiftbackupError(
+                f"{self._where}: name the application's database in the DSN, not {self.database}"
+            )
+        self._admin = {**info, "dbname": "postgres"}
+        self.settings: dict[str, str] = {}
+        self.staging: str | None = None
+        self.promoted = False
+
+    # -- as a Host for the restore engine -------------------------------------------------------------
+    @property
+    def server_version(self) -> str:
+        return self._version
+
+    @property
+    def description(self) -> str:
+        return f"PostgreSQL {self._version} at {self._where} (staging beside {self.database})"
+
+    def admin_conninfo(self, dbname: str = "") -> dict[str, str]:
+        return dict(self._admin, dbname=dbname or "postgres")
+
+    def create_database(
+        self,
+        hint: str,
+        owner: str | None = None,
+        roles: Iterable[str] = (),
+        trusted: bool = False,
+        shape: DatabaseShape | None = None,
+    ) -> Database:
+        """The staging database: the original's owner, encoding and locale (not the dump's, which a
+        plain dump does not carry); the dump restores into it as the DSN's user."""
+        name = f"{self.database[:30]}{STAGING}{stamp()}"
+        with self.admin() as conn:
+            conn.execute(self._create_like_original(conn, name))
+        self.staging = name
+        login = self.admin_conninfo(name)
+        read = {**login, "options": READ_ONLY_OPTIONS}
+        return Database(name, login, read, self._version, True, redacted(login), self.user)
+
+    def finish(self, database: Database) -> None:
+        pass
+
+    def keep(self, databases: list[str]) -> list[str]:
+        return []
+
+    def drop_database(self, database: Database) -> None:
+        """Drop the staging database, unless it became the main database."""
+        if self.promoted or database.name != self.staging:
+            return
+        with self.admin() as conn:
+            _end_sessions(conn, database.name)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database.name)))
+        self.staging = None
+
+    def close(self) -> None:
+        pass
+
+    # -- the main database ----------------------------------------------------------------------------
+    def admin(self) -> psycopg.Connection[Any]:
+        return live.connect(psycopg.conninfo.make_conninfo(**self._admin))
+
+    def sessions(self, database: str | None = None) -> list[Session]:
+        """Other sessions connected to the database (the application, a psql someone left open)."""
+        with self.admin() as conn:
+            rows = conn.execute(
+                "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
+                "coalesce(host(client_addr), '') FROM pg_catalog.pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid",
+                (database or self.database,),
+            ).fetchall()
+        return [Session(*row) for row in rows]
+
+    def terminate_sessions(self) -> list[Session]:
+        """End the other sessions on the main database; those ended."""
+        with self.admin() as conn:
+            ended = self.sessions()
+            _end_sessions(conn, self.database)
+        return ended
+
+    def missing_privileges(self, terminate: bool, selective: bool) -> list[str]:
+        """What the DSN's role lacks for the steps asked for, in words."""
+        if self.superuser:
+            return []
+        with self.admin() as conn:
+            row = conn.execute(
+                "SELECT r.rolcreatedb, pg_catalog.pg_has_role(current_user, d.datdba, 'MEMBER'), "
+                "pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') "
+                "FROM pg_catalog.pg_roles r, pg_catalog.pg_database d "
+                "WHERE r.rolname = current_user AND d.datname = %s",
+                (self.database,),
+            ).fetchone()
+        assert row is not None
+        createdb, owner, signal = row
+        missing = []
+        if not createdb:
+            missing.append(f"CREATEDB (to create the staging database and rename {self.database})")
+        if not owner:
+            missing.append(
+                f"membership in the owner of {self.database} (to rename it and give the new one its owner)"
+            )
+        if terminate and not signal:
+            missing.append("pg_signal_backend (to end other sessions with --terminate-connections)")
+        if selective:
+            missing.append("SUPERUSER (a selective restore replaces rows with triggers off)")
+        return missing
+
+    def swap(self, now: datetime | None = None) -> str:
+        """The staging database becomes the main one in one transaction; the original's new name."""
+        assert self.staging is not None
+        kept = f"{self.database[:40]}{PRE_RESTORE}{stamp(now)}"
+        self._rename_pair(self.database, kept, self.staging, self.database)
+        self.promoted = True
+        return kept
+
+    def rollback(self, now: datetime | None = None) -> tuple[str, str]:
+        """The newest `<db>_pre_restore_*` becomes the main database again; (it, the replaced one's name)."""
+        with self.admin() as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE %s ORDER BY datname DESC",
+                (self.database[:40].replace("_", r"\_") + r"\_pre\_restore\_%",),
+            ).fetchall()
+        if not rows:
+            raise TargetRefused(
+                f"no {self.database}{PRE_RESTORE}* database on {self._where}: nothing to roll back to"
+            )
+        previous = str(rows[0][0])
+        replaced = f"{self.database[:40]}{ROLLED_BACK}{stamp(now)}"
+        self._rename_pair(self.database, replaced, previous, self.database)
+        return previous, replaced
+
+    def _rename_pair(self, first: str, first_to: str, second: str, second_to: str) -> None:
+        for name in (first, second):
+            if found := self.sessions(name):
+                raise TargetRefused(
+                    f"{name} has other sessions: {'; '.join(map(str, found))}. Stop the application, or pass "
+                    "--terminate-connections"
+                )
+        rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
+        try:
+            with self.admin() as conn, conn.transaction():
+                conn.execute(rename.format(sql.Identifier(first), sql.Identifier(first_to)))
+                conn.execute(rename.format(sql.Identifier(second), sql.Identifier(second_to)))
+        except psycopg.Error as exc:
+            raise TargetRefused(
+                f"the swap was not done, {self.database} is as it was: {exc.diag.message_primary or exc}"
+            ) from None
+
+    def _create_like_original(self, conn: psycopg.Connection[Any], name: str) -> sql.Composed:
+        locale = (
+            "datlocale"
+            if self._version_num >= 170000
+            else "daticulocale"
+            if self._version_num >= 150000
+            else "NULL"
+        )
+        provider = "datlocprovider" if self._version_num >= 150000 else "'c'"
+        row = conn.execute(
+            sql.SQL(
+                "SELECT pg_catalog.pg_get_userbyid(datdba), pg_catalog.pg_encoding_to_char(encoding), "
+                "datcollate, datctype, {}::text, {}::text FROM pg_catalog.pg_database WHERE datname = %s"
+            ).format(sql.SQL(provider), sql.SQL(locale)),
+            (self.database,),
+        ).fetchone()
+        assert row is not None
+        owner, encoding, collate, ctype, provider_code, icu = row
+        parts = [
+            sql.SQL("CREATE DATABASE {} WITH TEMPLATE template0 OWNER {} ENCODING {}").format(
+                sql.Identifier(name), sql.Identifier(owner), sql.Literal(encoding)
+            ),
+            sql.SQL("LC_COLLATE {} LC_CTYPE {}").format(sql.Literal(collate), sql.Literal(ctype)),
+        ]
+        if provider_code == "i" and icu:
+            parts.append(sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(icu)))
+        elif provider_code == "b" and icu:
+            parts.append(sql.SQL("LOCALE_PROVIDER builtin BUILTIN_LOCALE {}").format(sql.Literal(icu)))
+        return sql.SQL(" ").join(parts)
+
+    def copy_properties(self) -> None:
+        """Give the staging database what the original has beside its contents: grants, settings,
+        connection limit, comment."""
+        assert self.staging is not None
+        with self.admin() as conn:
+            copy_properties(conn, self.database, self.staging)
+
+
+def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:
+    for _ in range(50):
+        rows = conn.execute(
+            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid()",
+            (database,),
+        ).fetchall()
+        if not rows:
+            return
+        time.sleep(0.1)
