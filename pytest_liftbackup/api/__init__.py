@@ -17,12 +17,14 @@ and subclasses); words about command-line options are the front ends'.
 from pytest_liftbackup.api.checks import Check, CheckOutcome, check_files, load_checks, load_file, run_checks
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
 from pytest_liftbackup.api.verification import verify
+from pytest_liftbackup.checks.vocabulary import CheckFileError
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.restore.engine import Progress
 from pytest_liftbackup.restore.limits import Limits
 
 __all__ = [
     "Check",
+    "CheckFileError",
     "CheckOutcome",
     "Limits",
     "Progress",

@@ -66,6 +66,9 @@ def take_backup(
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with live.connect(dsn, autocommit=False) as conn:
+        # One REPEATABLE READ transaction: its snapshot is exported to pg_dump and read for the facts.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
         version = server_version_of(conn)
         pg_dump = _binaries.choose(
             _binaries.candidates(list(pg_bin)),
@@ -78,8 +81,6 @@ def take_backup(
         path = folder / backup_name(database, fmt, when, encrypted=to is not None)
         if path.exists() or manifest_path(path).exists():
             raise LiftbackupError(f"{path}: a backup of that name exists already; wait a second and retry")
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
         snapshot = str(_one(conn, "SELECT pg_catalog.pg_export_snapshot()"))
         partial = folder / f".{path.name}.partial-{secrets.token_hex(4)}"
         try:

@@ -130,6 +130,7 @@ def restore_main(
             if request.tables:
                 result.replaced = _replace(request, target, restorer, info)
             else:
+                restorer.close_connections()
                 if request.terminate:
                     target.terminate_sessions()
                 target.copy_properties()

@@ -313,11 +313,15 @@ class Restorer:
 
             self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
-    def close(self) -> None:
-        """Drop every database this run created, stop the server, remove temporary files. Idempotent."""
+    def close_connections(self) -> None:
+        """Close the read-only connections the checks shared (a database with sessions cannot be renamed)."""
         for conn in self._check_connections.values():
             conn.close()
         self._check_connections.clear()
+
+    def close(self) -> None:
+        """Drop every database this run created, stop the server, remove temporary files. Idempotent."""
+        self.close_connections()
         if self._kept:
             self._own_hosts, self._host = {}, None
         own, self._own_hosts = self._own_hosts, {}

@@ -8,15 +8,23 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from types import FrameType
 
+import psycopg
+
 from pytest_liftbackup import __version__
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError, use_spelling
+from pytest_liftbackup.api import CheckFileError
+from pytest_liftbackup.api.main_restore import VerificationFailed
 from pytest_liftbackup.cli import backup, prune, status, verify
 from pytest_liftbackup.cli import restore as restore
 from pytest_liftbackup.cli import schedule as schedule
 from pytest_liftbackup.cli._console import Console, Exit, Refused, spelling
+from pytest_liftbackup.cli._options import BadInput
+from pytest_liftbackup.server.table_copy import TablesRefused
+from pytest_liftbackup.server.target import TargetRefused
 
 COMMANDS = (backup, verify, prune, status, restore, schedule)
 
@@ -49,18 +57,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)  # a stopped job unwinds like Ctrl-C: nothing left behind
     try:
         return int(args.run(args, console))
-    except Refused as exc:
+    except (Refused, TargetRefused, TablesRefused) as exc:
         console.problem(f"refused: {exc}")
         return Exit.REFUSED
-    except DumpInputError as exc:
+    except (DumpInputError, BadInput, CheckFileError) as exc:
         console.problem(str(exc))
         return Exit.BAD_INPUT
+    except VerificationFailed as exc:
+        console.problem(str(exc))
+        return Exit.FAILED
     except LiftbackupError as exc:
         console.problem(str(exc))
         return Exit.ERROR
     except KeyboardInterrupt:
         console.problem("interrupted; what this run had started was removed")
         return Exit.INTERRUPTED
+    except psycopg.Error as exc:
+        console.problem(f"PostgreSQL said: {str(exc).strip() or type(exc).__name__}")
+        return Exit.ERROR
+    except Exception as exc:  # a bug of ours: a clear headline, then the traceback to report
+        console.problem(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in liftbackup, please "
+            "report it with the traceback below"
+        )
+        traceback.print_exc()
+        return Exit.ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover
