@@ -73,7 +73,7 @@ def test_the_manifest_describes_the_dump_even_while_the_application_writes(
         _wait_for_backend(live, "pg_dump")
         app.rollback()  # the lock goes; now the application writes while pg_dump reads
     live.execute("INSERT INTO lift_simulator.lift_system (system_key, display_name) VALUES ('late', 'Late')")
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     dump = next(p for p in tmp_path.iterdir() if p.suffix == ".sql")
     manifest = json.loads((tmp_path / (dump.name + ".manifest.json")).read_text())

@@ -226,7 +226,7 @@ def test_interrupted_on_the_staging_database_leaves_nothing(
     else:
         raise AssertionError("the slow check never ran on the staging database")
     proc.send_signal(signal_number)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "liftbackup: interrupted" in err and "Traceback" not in err
     assert live.facts() == before and live.databases() == [live.name]
