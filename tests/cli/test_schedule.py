@@ -23,7 +23,7 @@ def test_the_crontab_line_runs_on_tuesdays_at_eight_and_its_job_backs_up_and_ver
         "schedule", "--dsn", _no_password(live), "--dir", folder, "--checks", CHECKS, "--platform", "cron"
     )
     assert done.returncode == 0, done.stderr
-    (line,) = [l for l in done.stdout.splitlines() if not l.startswith("#")]
+    (line,) = [text for text in done.stdout.splitlines() if not text.startswith("#")]
     assert line.startswith("0 8 * * 2 ( ") and line.endswith(
         f") >> {folder}/liftbackup-job.log 2>&1  # liftbackup-weekly"
     )
