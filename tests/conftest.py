@@ -36,6 +36,7 @@ for _name in (
     "LIFTBACKUP_TRUSTED",
     "LIFTBACKUP_TIMEOUT",
     "LIFTBACKUP_MAX_SIZE",
+    "LIFTBACKUP_IDENTITY",
     "GITHUB_STEP_SUMMARY",
 ):
     os.environ.pop(_name, None)

@@ -15,7 +15,7 @@ and subclasses); words about command-line options are the front ends'.
 """
 
 from pytest_liftbackup.api.checks import Check, CheckOutcome, check_files, load_checks, load_file, run_checks
-from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
+from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps, found_dumps
 from pytest_liftbackup.api.verification import verify
 from pytest_liftbackup.checks.vocabulary import CheckFileError
 from pytest_liftbackup.report.verdict import Verdict
@@ -33,6 +33,7 @@ __all__ = [
     "Verdict",
     "check_files",
     "find_dumps",
+    "found_dumps",
     "load_checks",
     "load_file",
     "run_checks",

@@ -22,9 +22,8 @@ from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import Manifest, differences, manifest_path, read_facts
-from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
+from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify
-from pytest_liftbackup.dump.encryption import decrypted
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.table_copy import replace_tables
@@ -89,8 +88,7 @@ def restore_main(
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
     database as it was, or returns what was done."""
-    with decrypted([request.dump], request.identity) as copies:
-        dump = next(iter(copies), request.dump)
+    with found_dumps([request.dump], request.identity) as (info,):
         on_step("verify")
         verdict = verify([request.dump], request.checks, request.migrations, request.config, request.identity)
         if not verdict.passed:
@@ -107,7 +105,6 @@ def restore_main(
                 f"{safety.path}: the safety backup failed verification; {UNCHANGED}", checked
             )
         on_step("staging")
-        (info,) = find_dumps([dump])
         with Restorer([info], request.config, host=target) as restorer:
             outcome = restorer.restore(info)
             if not outcome.ok:

@@ -10,7 +10,8 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup.dump.encryption import decrypted
 from pytest_liftbackup.dump.inspect import DumpInfo, inspect_dump, major_of, sha256_of_path
 from pytest_liftbackup.dump.locate import locate
 from pytest_liftbackup.restore.engine import Progress, RestoreOptions, RestoreOutcome, restore
@@ -49,6 +51,21 @@ def find_dumps(specs: Iterable[str | Path]) -> list[DumpInfo]:
     located = locate([str(spec) for spec in specs])
     ids = dump_ids([(d.path.name, d.path.parent.name) for d in located])
     return [inspect_dump(d, i) for d, i in zip(located, ids, strict=True)]
+
+
+@contextmanager
+def found_dumps(specs: Iterable[str | Path], identity: Path | None = None) -> Iterator[list[DumpInfo]]:
+    """`find_dumps`, with the age-encrypted ones decrypted with `identity` into a private folder that
+    lasts for the block (each such dump's `encrypted` names the file given)."""
+    paths = [located.path for located in locate([str(spec) for spec in specs])]
+    with decrypted(paths, identity) as copies:
+        copy_of = {original: copy for copy, original in copies.items()}
+        found = find_dumps([copy_of.get(path, path) for path in paths])
+        for info in found:
+            if info.path in copies:
+                info.encrypted = copies[info.path]
+                info.how = f"{info.how}, decrypted"
+        yield found
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ from typing import Any
 from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import Manifest, differences, manifest_path, read_facts
-from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, find_dumps
-from pytest_liftbackup.dump.encryption import decrypted
+from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
-from pytest_liftbackup.dump.locate import locate
 from pytest_liftbackup.report.verdict import Verdict, restore_record
 
 
@@ -30,17 +28,12 @@ def verify(
     `manifest::file` (sha256 and size) and `manifest::tables` (row count and content digest of every
     table after the restore). Encrypted (age) dumps are decrypted with `identity` into a private
     folder first, removed at the end."""
-    paths = [located.path for located in locate([str(d) for d in dumps])]
     loaded = load_checks(checks, migrations)
-    with decrypted(paths, identity) as copies:
-        copy_of = {original: copy for copy, original in copies.items()}
-        found = find_dumps([copy_of.get(p, p) for p in paths])
+    with found_dumps(dumps, identity) as found:
         verdict_ = Verdict(found)
         with Restorer(found, config) as restorer:
             for dump in found:
-                original = copies.get(dump.path, dump.path)
-                if original != dump.path:  # decrypted: the report names the file the user has
-                    verdict_.dumps[dump.id].update(file=str(original), encrypted=True)
+                original = dump.given
                 manifest = _manifest_check(verdict_, dump, original)
                 outcome = restorer.restore(dump)
                 verdict_.add_restore(dump.id, restore_record(outcome))

@@ -52,10 +52,16 @@ class DumpInfo:
     how: str = "given"
     sha256: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    encrypted: Path | None = None  # `path` is the decrypted copy of this age-encrypted file
+
+    @property
+    def given(self) -> Path:
+        """The file the user named: what reports show and pytest's node ids are made of."""
+        return self.encrypted or self.path
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.given.name
 
     @property
     def is_plain(self) -> bool:

@@ -53,7 +53,7 @@ class RestoreItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.dump.path, None, "restore"  # pytest turns dots in a longer domain into ::
+        return self.dump.given, None, "restore"  # pytest turns dots in a longer domain into ::
 
 
 def node_path(path: Path, rootpath: Path) -> str:
@@ -67,7 +67,7 @@ def node_path(path: Path, rootpath: Path) -> str:
 
 def restore_collector_ids(state: LiftbackupSession, rootpath: Path) -> list[tuple[str, str]]:
     """(dump id, node id of its collector): the dump's path, as pytest names files."""
-    return [(d.id, node_path(d.path, rootpath)) for d in state.dumps]
+    return [(d.id, node_path(d.given, rootpath)) for d in state.dumps]
 
 
 def dump_collector(state: LiftbackupSession, file_path: Path, parent: pytest.Collector) -> pytest.File | None:
@@ -83,8 +83,8 @@ def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest
     for dump, (_, nodeid) in zip(
         state.dumps, restore_collector_ids(state, session.config.rootpath), strict=True
     ):
-        if dump.path.resolve() in state.collected_files:
+        if dump.given.resolve() in state.collected_files:
             continue
-        collector = DumpCollector.from_parent(session, path=dump.path, nodeid=nodeid, dump=dump)
+        collector = DumpCollector.from_parent(session, path=dump.given, nodeid=nodeid, dump=dump)
         items += session.genitems(collector)  # counted and reported like any collected item
     return items

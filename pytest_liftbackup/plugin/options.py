@@ -110,9 +110,15 @@ KEEP = (
     "leave the throwaway server running (or the --liftbackup-dsn databases in place) after the run, and "
     "print how to connect with psql and how to remove it",
 )
+IDENTITY = (
+    "liftbackup_identity",
+    "LIFTBACKUP_IDENTITY",
+    "liftbackup_identity",
+    "age identity file (AGE-SECRET-KEY-1...) to decrypt backups from `liftbackup backup --encrypt-to`",
+)
 ALL = (
     *(DUMP, DSN, PG_BIN, JOBS, CHECKS, MIGRATIONS, REPORT, MARKDOWN, REUSE, CACHE_DIR, BENCHMARK, TRUSTED),
-    *(TIMEOUT, MAX_SIZE, KEEP),
+    *(TIMEOUT, MAX_SIZE, KEEP, IDENTITY),
 )
 REPEATABLE = ("liftbackup", "liftbackup_checks")
 FLAGS = ("liftbackup_reuse", "liftbackup_benchmark", "liftbackup_trusted", "liftbackup_keep")
@@ -138,6 +144,7 @@ class Settings:
     keep: bool = False
     trusted: bool = False
     limits: Limits = field(default_factory=Limits)
+    identity: Path | None = None
 
     @property
     def active(self) -> bool:
@@ -218,12 +225,15 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--liftbackup-jobs: expected a number, got {jobs[0]!r}") from None
     dumps = [d for d in dumps if d.strip()]
     checks: tuple[Path, ...] = ()
-    checks_source, migrations = "", None
+    checks_source, migrations, identity = "", None, None
     if dumps:  # check paths are only looked at (and must exist) when there is a dump to check
         checks, checks_source = _checks(config)
         migrations, migrations_source = _one_path(config, MIGRATIONS)
         if migrations is not None:
             _existing([migrations], migrations_source, "--liftbackup-migrations")
+        identity, identity_source = _one_path(config, IDENTITY)
+        if identity is not None:
+            _existing([identity], identity_source, "--liftbackup-identity")
     return Settings(
         checks=checks,
         checks_source=checks_source,
@@ -242,6 +252,7 @@ def resolve(config: pytest.Config) -> Settings:
         keep=_flag(config, KEEP),
         trusted=_flag(config, TRUSTED),
         limits=_limits(config),
+        identity=identity,
     )
 
 

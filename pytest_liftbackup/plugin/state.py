@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -11,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup.api import Restorer, RestorerConfig, check_files, find_dumps
+from pytest_liftbackup.api import Restorer, RestorerConfig, check_files, found_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.plugin.options import Settings
 from pytest_liftbackup.plugin.run_report import RunReport
@@ -22,7 +23,10 @@ from pytest_liftbackup.server.databases import conninfo_from
 class LiftbackupSession:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.dumps: list[DumpInfo] = find_dumps(settings.dumps)
+        self._decrypted = contextlib.ExitStack()  # encrypted dumps' decrypted copies, until close()
+        self.dumps: list[DumpInfo] = self._decrypted.enter_context(
+            found_dumps(settings.dumps, settings.identity)
+        )
         self.restorer = Restorer(
             self.dumps,
             RestorerConfig(
@@ -55,7 +59,8 @@ class LiftbackupSession:
 
     @functools.cached_property
     def dump_paths(self) -> dict[Path, DumpInfo]:
-        return {dump.path.resolve(): dump for dump in self.dumps}
+        """Each dump by the path pytest meets: the file given (an encrypted one, not its decrypted copy)."""
+        return {dump.given.resolve(): dump for dump in self.dumps}
 
     @property
     def progress(self) -> Any:
@@ -123,4 +128,7 @@ class LiftbackupSession:
 
     def close(self) -> None:
         """Drop every database this run created, stop the server, remove temporary files. Idempotent."""
-        self.restorer.close()
+        try:
+            self.restorer.close()
+        finally:
+            self._decrypted.close()

@@ -25,7 +25,7 @@ def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
     lines = [f"liftbackup: {len(state.dumps)} dump(s) from {settings.dumps_source}"]
     for dump in state.dumps:
         lines.append(
-            f"  {dump.path} [{dump.how}]: {dump.format}"
+            f"  {dump.given} [{dump.how}]: {dump.format}"
             f"{'' if dump.compression in ('none', dump.format) else ', ' + dump.compression}, "
             f"{human_size(dump.size)}, pg_dump {dump.pg_dump_version or '?'}, "
             f"server {dump.server_version or '?'}"
@@ -59,7 +59,7 @@ def outcome_lines(info: DumpInfo, record: dict[str, Any], results: dict[str, int
     this process restored it or an xdist worker did."""
     lines = [
         f"{info.name}",
-        f"  file:     {info.path}",
+        f"  file:     {info.given}",
         f"  format:   {info.format}, compression {info.compression}, {human_size(info.size)}, "
         f"sha256 {record.get('sha256') or info.sha256 or '?'}",
         f"  versions: pg_dump {info.pg_dump_version or '?'}, source server {info.server_version or '?'}, "

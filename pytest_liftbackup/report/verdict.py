@@ -49,7 +49,8 @@ def dump_facts(info: DumpInfo) -> dict[str, Any]:
     return {
         "id": info.id,
         "name": info.name,
-        "file": str(info.path),
+        "file": str(info.given),
+        "encrypted": info.encrypted is not None,
         "format": info.format,
         "compression": info.compression,
         "size": info.size,
