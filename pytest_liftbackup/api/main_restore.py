@@ -26,8 +26,10 @@ from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.server import live
-from pytest_liftbackup.server.table_copy import replace_tables
+from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
 from pytest_liftbackup.server.target import Target, TargetRefused
+
+__all__ = ["STEPS", "MainRestore", "TablesRefused", "Target", "TargetRefused", "VerificationFailed"]
 
 STEPS = ("verify", "sessions", "safety backup", "staging", "swap")
 UNCHANGED = "the main database was not changed"

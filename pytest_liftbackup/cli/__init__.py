@@ -17,14 +17,12 @@ import psycopg
 from pytest_liftbackup import __version__
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError, use_spelling
 from pytest_liftbackup.api import CheckFileError
-from pytest_liftbackup.api.main_restore import VerificationFailed
+from pytest_liftbackup.api.main_restore import TablesRefused, TargetRefused, VerificationFailed
 from pytest_liftbackup.cli import backup, prune, status, verify
 from pytest_liftbackup.cli import restore as restore
 from pytest_liftbackup.cli import schedule as schedule
 from pytest_liftbackup.cli._console import Console, Exit, Refused, spelling
 from pytest_liftbackup.cli._options import BadInput
-from pytest_liftbackup.server.table_copy import TablesRefused
-from pytest_liftbackup.server.target import TargetRefused
 
 COMMANDS = (backup, verify, prune, status, restore, schedule)
 

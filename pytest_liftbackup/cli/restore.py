@@ -152,7 +152,7 @@ def _plan(request: MainRestore, database: str) -> list[str]:
 
 def run_rollback(args: argparse.Namespace, console: Console) -> int:
     if not args.yes:
-        from pytest_liftbackup.server.target import Target
+        from pytest_liftbackup.api.main_restore import Target
 
         console.confirm(Target(args.dsn).database, "roll back the last restore")
     database, previous, replaced = rollback_main(args.dsn, args.terminate_connections)

@@ -264,3 +264,70 @@ def test_selective_restore_refuses_when_other_tables_keys_would_break(live: Live
     )
     assert "nothing was changed" in done.stderr
     assert live.facts() == before and live.databases() == [live.name]
+
+
+def _on_a_terminal(args: list[str], typed: str) -> subprocess.CompletedProcess[str]:
+    """The command with a terminal as its standard input, someone typing `typed` at the prompt."""
+    import os
+
+    main, terminal = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest_liftbackup", *args],
+            cwd=REPO,
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(main, typed.encode() + b"\n")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def test_the_prompt_asks_for_the_database_name_before_restoring_and_rolling_back(
+    live: Live, tmp_path: Path
+) -> None:
+    dump = backup(live, tmp_path)
+    changed_since_backup(live)
+    before = live.facts()
+    wrong = _on_a_terminal(["restore", str(dump), "--dsn", live.dsn], "lift_simulator")
+    assert wrong.returncode == 3, said(wrong)
+    assert (
+        f"restore {dump.name} into {live.name}. Type the database name ({live.name}) to go on: "
+        in wrong.stderr
+    )
+    assert "liftbackup: refused: not confirmed; nothing was changed" in wrong.stderr
+    assert live.facts() == before and live.databases() == [live.name]
+    right = _on_a_terminal(["restore", str(dump), "--dsn", live.dsn], live.name)
+    assert right.returncode == 0, said(right)
+    assert live.facts() != before
+    back = _on_a_terminal(["rollback", "--dsn", live.dsn, "--json"], live.name)
+    assert back.returncode == 0, said(back)
+    assert json.loads(back.stdout[back.stdout.index("{") :])["database"] == live.name
+    assert live.facts() == before
+
+
+def test_a_selective_restore_refuses_when_the_live_schema_moved_on(live: Live, tmp_path: Path) -> None:
+    dump = backup(live, tmp_path / "b")
+    live.execute("ALTER TABLE lift_simulator.lift_system_version ADD COLUMN notes text")
+    before = live.facts()
+    done = liftbackup("restore", dump, "--dsn", live.dsn, "--yes", "--table", "lift_system_version")
+    assert done.returncode == 3, said(done)
+    assert "lift_simulator.lift_system_version: its columns differ between the live database (" in done.stderr
+    assert (
+        "notes) and the backup (" in done.stderr
+        and "a selective restore needs the same schema" in done.stderr
+    )
+    assert live.facts() == before and live.databases() == [live.name]
+
+
+def test_a_selective_restore_needs_a_superuser(live: Live, tmp_path: Path) -> None:
+    dump = backup(live, tmp_path)
+    weak = live.dsn.replace("user=lift_ops", "user=lift_weak").replace(PASSWORD, "weak")
+    done = liftbackup("restore", dump, "--dsn", weak, "--yes", "--table", "lift_system")
+    assert done.returncode == 3
+    assert "SUPERUSER (a selective restore replaces rows with triggers off)" in done.stderr
