@@ -21,7 +21,7 @@ from typing import Any
 from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
-from pytest_liftbackup.api.manifest import Manifest, differences, manifest_path, read_facts
+from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify
 from pytest_liftbackup.report.verdict import Verdict
@@ -146,12 +146,7 @@ def _compare_manifest(original: Path, restorer: Restorer, info: Any) -> None:
     beside = manifest_path(original)
     if not beside.exists():
         return
-    conn = restorer.read_connection(info)
-    try:
-        found, _ = read_facts(conn)
-    finally:
-        conn.rollback()
-    if problems := differences(Manifest.read(beside), found):
+    if problems := restored_differences(Manifest.read(beside), restorer.read_connection(info)):
         raise VerificationFailed(
             f"the staging database differs from {beside.name}; {UNCHANGED}:\n" + "\n".join(problems)
         )

@@ -142,6 +142,16 @@ def _flyway_version(conn: psycopg.Connection[Any], schema: str, table: str) -> s
     return str(row[0]) if row else None
 
 
+def restored_differences(manifest: Manifest, conn: psycopg.Connection[Any]) -> list[str]:
+    """What the database behind `conn` (a restore of the manifest's backup) holds otherwise, read in a
+    transaction of its own."""
+    try:
+        found, _ = read_facts(conn)
+    finally:
+        conn.rollback()
+    return differences(manifest, found)
+
+
 def differences(manifest: Manifest, found: dict[str, TableFacts]) -> list[str]:
     """What the restored database holds that the backup's source did not, table by table."""
     lines = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.checks import load_checks, run_checks
-from pytest_liftbackup.api.manifest import Manifest, differences, manifest_path, read_facts
+from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.report.verdict import Verdict, restore_record
@@ -93,9 +93,5 @@ def _tables_check(
     if not restored:
         _record(verdict_, dump, beside, "manifest::tables", [], "the restore failed: nothing to compare")
         return
-    conn = restorer.read_connection(dump)
-    try:
-        found, _ = read_facts(conn)
-    finally:
-        conn.rollback()
-    _record(verdict_, dump, beside, "manifest::tables", differences(manifest, found))
+    problems = restored_differences(manifest, restorer.read_connection(dump))
+    _record(verdict_, dump, beside, "manifest::tables", problems)

@@ -72,9 +72,16 @@ def test_readme_commands_one_after_the_other_as_a_user(clone: Path) -> None:
     command = as_user(". .venv/bin/activate && liftbackup --version && liftbackup verify --help", clone, home)
     assert command.returncode == 0 and command.stdout.startswith("liftbackup 0."), command.stderr
     assert "--identity FILE" in command.stdout
-    no_age = as_user(". .venv/bin/activate && liftbackup backup --dsn 'host=/nonexistent' --dir d --encrypt-to age1x", clone, home)
+    no_age = as_user(
+        ". .venv/bin/activate && liftbackup backup --dsn 'host=/nonexistent' --dir d --encrypt-to age1x",
+        clone,
+        home,
+    )
     assert no_age.returncode == 4  # pyrage is the [age] extra: a clear line, not a traceback
-    assert "age encryption needs pyrage, which is not installed: pip install 'pytest-liftbackup[age]'" in no_age.stderr
+    assert (
+        "age encryption needs pyrage, which is not installed: pip install 'pytest-liftbackup[age]'"
+        in no_age.stderr
+    )
     # command 2 as written, narrowed to one quick test file: the full suite is the CI run itself
     done = as_user(second + " tests/engine/test_sqlscript.py -q -p no:cacheprovider", clone, home)
     out = done.stdout + done.stderr
