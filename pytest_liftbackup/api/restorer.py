@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -22,7 +23,7 @@ import psycopg
 from pytest_liftbackup._errors import LiftbackupError, RestoreError
 from pytest_liftbackup.dump.encryption import decrypted
 from pytest_liftbackup.dump.inspect import DumpInfo, inspect_dump, major_of, sha256_of_path
-from pytest_liftbackup.dump.locate import locate
+from pytest_liftbackup.dump.locate import LocatedDump, locate
 from pytest_liftbackup.restore.engine import Progress, RestoreOptions, RestoreOutcome, restore
 from pytest_liftbackup.restore.limits import Limits
 from pytest_liftbackup.server import binaries as _binaries
@@ -48,24 +49,29 @@ def dump_ids(names: list[tuple[str, str]]) -> list[str]:
 def find_dumps(specs: Iterable[str | Path]) -> list[DumpInfo]:
     """The dumps named by files, globs or backup folders (the newest `*_backup_YYYYMMDD_HHMMSS` in a
     folder), each read for its header facts; ids unique and readable. Raises LiftbackupError."""
-    located = locate([str(spec) for spec in specs])
-    ids = dump_ids([(d.path.name, d.path.parent.name) for d in located])
-    return [inspect_dump(d, i) for d, i in zip(located, ids, strict=True)]
+    return _inspected(locate([str(spec) for spec in specs]), {})
 
 
 @contextmanager
 def found_dumps(specs: Iterable[str | Path], identity: Path | None = None) -> Iterator[list[DumpInfo]]:
     """`find_dumps`, with the age-encrypted ones decrypted with `identity` into a private folder that
     lasts for the block (each such dump's `encrypted` names the file given)."""
-    paths = [located.path for located in locate([str(spec) for spec in specs])]
-    with decrypted(paths, identity) as copies:
-        copy_of = {original: copy for copy, original in copies.items()}
-        found = find_dumps([copy_of.get(path, path) for path in paths])
-        for info in found:
-            if info.path in copies:
-                info.encrypted = copies[info.path]
-                info.how = f"{info.how}, decrypted"
-        yield found
+    located = locate([str(spec) for spec in specs])
+    with decrypted([d.path for d in located], identity) as copies:
+        yield _inspected(located, {original: copy for copy, original in copies.items()})
+
+
+def _inspected(located: list[LocatedDump], copy_of: dict[Path, Path]) -> list[DumpInfo]:
+    """Each dump read (its decrypted copy, if it has one), with an id made from the name given."""
+    ids = dump_ids([(d.path.name, d.path.parent.name) for d in located])
+    found = []
+    for given, dump_id in zip(located, ids, strict=True):
+        copy = copy_of.get(given.path)
+        info = inspect_dump(dataclasses.replace(given, path=copy) if copy else given, dump_id)
+        if copy is not None:
+            info.encrypted, info.how = given.path, f"{given.how}, decrypted"
+        found.append(info)
+    return found
 
 
 @dataclass(frozen=True)
