@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._leftovers import PREFIX, Claim, reap
 from pytest_liftbackup.dump.encryption import decrypted
 from pytest_liftbackup.dump.inspect import DumpInfo, inspect_dump, major_of, sha256_of_path
 from pytest_liftbackup.dump.locate import LocatedDump, locate
@@ -111,6 +112,8 @@ class Restorer:
         self._candidates: list[_binaries.PgBinaries] | None = None
         self._server: _binaries.PgBinaries | None = None
         self._workdir: Path | None = None
+        self._workdir_claim: Claim | None = None
+        self.reaped: list[str] = []  # what killed runs had left, removed before this one made its own
         self._lock = threading.Lock()
         self._previous_sigterm: Any = None
         self._check_connections: dict[str, psycopg.Connection[Any]] = {}
@@ -293,7 +296,9 @@ class Restorer:
             pg_restore = self._binaries_for(info)
             if self._workdir is None:
                 user = server_user()  # pg_restore runs as that user when we are root: it must pass through
-                self._workdir = Path(tempfile.mkdtemp(prefix="liftbackup-work-", dir=temp_base(user)))
+                self.reaped = reap(temp_base(user), None)  # what killed runs left: before making our own
+                self._workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}work-", dir=temp_base(user)))
+                self._workdir_claim = Claim(self._workdir)
                 if user is not None:
                     os.chmod(self._workdir, 0o711)
             if reuse and self.reusing:
@@ -367,6 +372,9 @@ class Restorer:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
                 self._workdir = None
+            if self._workdir_claim is not None:
+                self._workdir_claim.release()
+                self._workdir_claim = None
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
                 self._previous_sigterm = None

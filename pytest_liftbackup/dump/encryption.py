@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError
+from pytest_liftbackup._leftovers import PREFIX, Claim
 
 SUFFIX = ".age"
 _MAGIC = b"age-encryption.org/v1\n"
@@ -108,7 +109,8 @@ def decrypted(paths: list[Path], identity: Path | None) -> Iterator[dict[Path, P
         yield {}
         return
     keys = identities(identity)
-    folder = Path(tempfile.mkdtemp(prefix="liftbackup-decrypted-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}decrypted-"))
+    claim = Claim(folder)
     try:
         copies: dict[Path, Path] = {}
         for number, path in enumerate(encrypted):
@@ -121,3 +123,4 @@ def decrypted(paths: list[Path], identity: Path | None) -> Iterator[dict[Path, P
         yield copies
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        claim.release()

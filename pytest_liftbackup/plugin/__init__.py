@@ -164,6 +164,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("liftbackup")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
+    for left in state.restorer.reaped:
+        terminalreporter.write_line(f"removed what a killed run had left: {left}")
     if state.settings.keep:
         for line in [*state.keep(), *state.workers_kept]:
             terminalreporter.write_line(line)

@@ -258,6 +258,7 @@ def restore(
     started = time.perf_counter()
     deadline = time.monotonic() + options.limits.timeout
     budget = options.limits.max_bytes(info.size)
+    host: Host | None = None
     try:
         read = _read(outcome, pg_restore, workdir, options.trusted, budget)
         try:
@@ -292,11 +293,22 @@ def restore(
         outcome.seconds = time.perf_counter() - started
         outcome.tables = count_rows(database.read_conninfo)
     except LiftbackupError as exc:
-        outcome.error = exc
+        outcome.error = _server_stopped(info, host) or exc
         outcome.seconds = time.perf_counter() - started
     except psycopg.Error as exc:
-        outcome.error = LiftbackupError(f"{info.path}: the server failed during the restore: {exc}")
+        failed = LiftbackupError(f"{info.path}: the server failed during the restore: {exc}")
+        outcome.error = _server_stopped(info, host) or failed
         outcome.seconds = time.perf_counter() - started
+
+
+def _server_stopped(info: DumpInfo, host: Host | None) -> RestoreError | None:
+    """When our own server is gone, that is the failure, not whatever the restore's connection said."""
+    if not isinstance(host, ThrowawayServer) or host.running():
+        return None
+    return RestoreError(
+        f"{info.path}: the PostgreSQL server stopped during the restore (killed from outside, or out of "
+        "memory); nothing says the dump is at fault: run again, and look at the machine's memory and logs"
+    )
 
 
 def _new_database(outcome: RestoreOutcome, host: Host, read: _Read, trusted: bool) -> Database:

@@ -28,6 +28,7 @@ from psycopg import sql
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._leftovers import PREFIX, Claim
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache, key
 from pytest_liftbackup.server.database_shape import DatabaseShape
@@ -201,7 +202,8 @@ class ThrowawayServer:
         reuse: str | None = None,
     ) -> None:
         self.os_user = server_user()
-        self.workdir = Path(tempfile.mkdtemp(prefix="liftbackup-", dir=temp_base(self.os_user)))
+        self.workdir = Path(tempfile.mkdtemp(prefix=PREFIX, dir=temp_base(self.os_user)))
+        self._claim = Claim(self.workdir)  # a later run removes it if this one is killed
         self._executor: _Executor | None = None
         self._secret = secrets.token_urlsafe(24) if WINDOWS else None
         self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
@@ -384,6 +386,7 @@ class ThrowawayServer:
     def keep(self, databases: list[str]) -> list[str]:
         """Leave the server running after the run: how to look, how to remove it."""
         self.kept = True
+        self._claim.disown()
         # mirakuru's executor kills the server's process group when garbage-collected: the one thing
         # keeping must not do.
         if self._executor is not None:
@@ -401,6 +404,17 @@ class ThrowawayServer:
         stop = f"kill -INT {pid} && while kill -0 {pid} 2>/dev/null; do sleep 0.2; done"
         lines.append(f"  remove:   {stop} && rm -rf {self.workdir}")
         return lines
+
+    def running(self) -> bool:
+        """Whether the server still takes connections (something outside may have killed it; its
+        postmaster can linger as a zombie, so the process table does not tell)."""
+        if self._executor is None:
+            return False
+        try:
+            with psycopg.connect(conninfo_from(self.admin_conninfo()), connect_timeout=5):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def close(self, keep_as: str | None = None, meta: dict[str, Any] | None = None) -> None:
         """Stop the server and remove every file it had; safe to call more than once.
@@ -421,3 +435,4 @@ class ThrowawayServer:
             self._cache.store("restored", keep_as, self.workdir / "data", move=True, meta=meta)
             self._cache.prune("restored", REUSE_KEEP)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self._claim.release()
