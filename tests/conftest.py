@@ -166,3 +166,36 @@ def truncated_plain(plain: Path, out: Path, marker: bytes) -> Path:
 
 def open_bytes(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+# A second server for --liftbackup-dsn: a CI service container or a shared test server.
+DSN_PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture(scope="module")
+def existing(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
+    """A second, separate server standing in for a CI service container, with a precious database."""
+    server = second_server(
+        pg_binaries,
+        f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{DSN_PASSWORD}'",
+        "CREATE DATABASE production OWNER ci_user",
+        production="CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)",
+    )
+    yield server
+    server.close()
+
+
+def dsn(server: ThrowawayServer) -> str:
+    info = server.admin_conninfo()
+    return f"postgresql://ci_user:{DSN_PASSWORD}@/postgres?host={info['host']}&port={info['port']}"
+
+
+def databases(server: ThrowawayServer) -> list[str]:
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        return sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate"))
+
+
+def assert_untouched(server: ThrowawayServer) -> None:
+    assert databases(server) == ["postgres", "production"]
+    with psycopg.connect(conninfo_from(server.admin_conninfo("production"))) as conn:
+        assert conn.execute("SELECT count(*) FROM precious").fetchone() == (2,)

@@ -185,7 +185,9 @@ class Restorer:
         if self.config.dsn:
             from pytest_liftbackup.server.existing import ExistingServer
 
-            return ExistingServer(self.config.dsn)
+            server = ExistingServer(self.config.dsn)
+            self.reaped += server.reaped
+            return server
         from pytest_liftbackup.server.throwaway import ThrowawayServer
 
         return ThrowawayServer(self._server_binaries(), cache=self.cache)
@@ -296,7 +298,7 @@ class Restorer:
             pg_restore = self._binaries_for(info)
             if self._workdir is None:
                 user = server_user()  # pg_restore runs as that user when we are root: it must pass through
-                self.reaped = reap(temp_base(user), None)  # what killed runs left: before making our own
+                self.reaped += reap(temp_base(user), None)  # what killed runs left: before making our own
                 self._workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}work-", dir=temp_base(user)))
                 self._workdir_claim = Claim(self._workdir)
                 if user is not None:

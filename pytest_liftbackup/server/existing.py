@@ -33,6 +33,9 @@ from pytest_liftbackup.server.databases import (
     server_version_of,
 )
 
+_CLAIM = 0x6C6966  # the advisory-lock class of liftbackup's claims on its databases
+_KEPT = "kept by liftbackup on purpose"
+
 
 class ExistingServer:
     kind = "existing"
@@ -61,6 +64,12 @@ class ExistingServer:
             raise LiftbackupError(
                 Setting.DSN, f": cannot connect to {redacted(self._admin)}: {self._reason(exc)}"
             ) from None
+        # Held for the whole run: an advisory lock per database this run makes. A killed run's
+        # session ends and its locks with it, so the next run can tell its databases from live ones.
+        self._claims = psycopg.connect(
+            conninfo_from({**self._admin, "application_name": "liftbackup"}), autocommit=True
+        )
+        self.reaped = self._reap()
 
     def _reason(self, exc: psycopg.Error) -> str:
         return str(exc).replace(self._admin.get("password", "\0"), "***").strip().splitlines()[-1]
@@ -87,6 +96,9 @@ class ExistingServer:
         """`owner` and `roles` are not used: no role of the dump is created on a shared server.
         `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see server/database_shape)."""
         name = database_name(hint)
+        self._claims.execute(
+            "SELECT pg_catalog.pg_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+        )
         if trusted:
             warnings = new_database(self._admin, name, self._admin["user"], [], shape)
             login = self.admin_conninfo(name)
@@ -142,6 +154,11 @@ class ExistingServer:
         """Leave the restored databases (and their roles) in place after the run."""
         self.kept = True
         lines = [f"kept on {self.description}:"]
+        with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+            for name in databases:  # marked, so that later runs leave them alone
+                conn.execute(
+                    sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(_KEPT))
+                )
         for name in databases:
             shown = {k: v for k, v in self.admin_conninfo(name).items() if k != "password"}
             where = psycopg.conninfo.make_conninfo(**shown)
@@ -163,6 +180,35 @@ class ExistingServer:
         if with_role:
             with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        self._claims.execute(
+            "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+        )
+
+    def _reap(self) -> list[str]:
+        """Drop the databases (and their roles) of runs that were killed: ours by name, claimed by no
+        live session, not kept on purpose. Those this user may not drop are left alone."""
+        rows = self._claims.execute(
+            "SELECT d.datname, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = d.datname) "
+            "FROM pg_catalog.pg_database d WHERE d.datname LIKE %s "
+            "AND coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '') <> %s",
+            ("liftbackup\\_%", _KEPT),
+        ).fetchall()
+        reaped = []
+        for name, has_role in rows:
+            claimed = self._claims.execute(
+                "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+            ).fetchone()
+            if not (claimed and claimed[0]):
+                continue  # a live run's
+            try:
+                self._drop(str(name), with_role=bool(has_role))
+                reaped.append(f"database {name} on {redacted(self._admin)}")
+            except (psycopg.Error, AssertionError):
+                self._claims.execute(
+                    "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+                )
+        return reaped
 
     def close(self) -> None:
-        """Nothing to stop: databases are dropped one by one by the session."""
+        """Nothing to stop: databases are dropped one by one by the session; the claims go."""
+        self._claims.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -12,39 +11,18 @@ import pytest
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
-from tests.conftest import PLAIN_NAME, Dumps, Scratch, second_server, write_bytes
+from tests.conftest import DSN_PASSWORD as PASSWORD
+from tests.conftest import (
+    PLAIN_NAME,
+    Dumps,
+    Scratch,
+    assert_untouched,
+    databases,
+    dsn,
+    second_server,
+    write_bytes,
+)
 from tests.helpers import REPO, assert_clean, interrupt_mid_restore, output, run, slow_dump
-
-PASSWORD = "s3cret-Pa55word"
-
-
-@pytest.fixture(scope="module")
-def existing(pg_binaries: PgBinaries) -> Iterator[ThrowawayServer]:
-    """A second, separate server standing in for a CI service container, with a precious database."""
-    server = second_server(
-        pg_binaries,
-        f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'",
-        "CREATE DATABASE production OWNER ci_user",
-        production="CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)",
-    )
-    yield server
-    server.close()
-
-
-def dsn(server: ThrowawayServer) -> str:
-    info = server.admin_conninfo()
-    return f"postgresql://ci_user:{PASSWORD}@/postgres?host={info['host']}&port={info['port']}"
-
-
-def databases(server: ThrowawayServer) -> list[str]:
-    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
-        return sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate"))
-
-
-def assert_untouched(server: ThrowawayServer) -> None:
-    assert databases(server) == ["postgres", "production"]
-    with psycopg.connect(conninfo_from(server.admin_conninfo("production"))) as conn:
-        assert conn.execute("SELECT count(*) FROM precious").fetchone() == (2,)
 
 
 @pytest.mark.parametrize("fmt", ["plain", "custom", "directory"])
