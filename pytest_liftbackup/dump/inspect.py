@@ -64,6 +64,19 @@ class DumpInfo:
         return self.given.name
 
     @property
+    def integrity(self) -> str:
+        """What notices a damaged byte in the data: a checksum of the compression, or nothing. Without
+        one, a flipped bit in a value restores as another value; only a manifest's sha256 tells."""
+        outer = self.extras.get("outer", "none")
+        if outer != "none":
+            return {"gzip": "gzip CRC-32"}.get(outer) or (
+                f"{outer} content checksum" if self.extras.get("outer_checksum") else "none"
+            )
+        if self.compression == "gzip":  # inside an archive: zlib streams, Adler-32 each
+            return "zlib Adler-32 per data block"
+        return "none"
+
+    @property
     def is_plain(self) -> bool:
         return self.format == "plain"
 
@@ -104,6 +117,15 @@ def _compression_of(head: bytes) -> str:
     return "none"
 
 
+def _frame_checksum(head: bytes) -> bool:
+    """Whether a zstd or lz4 frame carries a checksum of its content (both are optional)."""
+    if head.startswith(_ZSTD) and len(head) > 4:
+        return bool(head[4] & 0x04)  # Frame_Header_Descriptor: Content_Checksum_flag
+    if head.startswith(_LZ4) and len(head) > 4:
+        return bool(head[4] & 0x04)  # FLG: C.Checksum
+    return False
+
+
 def _is_tar(head: bytes) -> bool:
     return len(head) >= 262 and head[257:262] == b"ustar"
 
@@ -118,6 +140,7 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
         raise DumpInputError(f"{path}: the file is empty; the backup job wrote nothing, check its log")
     with open(path, "rb") as raw:
         outer = raw.read(8)
+    checksum = _frame_checksum(outer)
     if outer == b"age-encr":
         raise DumpInputError(
             f"{path}: an encrypted backup (age); pass the identity file that decrypts it with ",
@@ -139,7 +162,11 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
             server_version=header.server_version,
             database=header.database,
             created=header.created,
-            extras={"archive_version": ".".join(map(str, header.archive_version)), "outer": compression},
+            extras={
+                "archive_version": ".".join(map(str, header.archive_version)),
+                "outer": compression,
+                "outer_checksum": checksum,
+            },
             **common,
         )
     if _is_tar(head):
@@ -158,7 +185,7 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
             pg_dump_version=by_v.group(1).decode() if by_v else None,
             server_version=from_v.group(1).decode() if from_v else None,
             database=database,
-            extras={"outer": compression},
+            extras={"outer": compression, "outer_checksum": checksum},
             **common,
         )
     raise DumpInputError(f"{path}: not a pg_dump backup ({_describe(head)}); pass a file written by pg_dump")

@@ -54,6 +54,12 @@ def _database(info: DumpInfo) -> str:
     )
 
 
+NO_CHECKSUM = (
+    " (a damaged byte in the data would restore as another value unnoticed: keep a manifest "
+    "from `liftbackup backup`, or a sha256, beside the backup)"
+)
+
+
 def outcome_lines(info: DumpInfo, record: dict[str, Any], results: dict[str, int]) -> list[str]:
     """One dump's summary, from its restore record (`plugin/run_report.restore_record`): the same whether
     this process restored it or an xdist worker did."""
@@ -64,6 +70,7 @@ def outcome_lines(info: DumpInfo, record: dict[str, Any], results: dict[str, int
         f"sha256 {record.get('sha256') or info.sha256 or '?'}",
         f"  versions: pg_dump {info.pg_dump_version or '?'}, source server {info.server_version or '?'}, "
         f"{_database(info)}",
+        f"  checksum: {info.integrity}" + (NO_CHECKSUM if info.integrity == "none" else ""),
     ]
     tables, rows, seconds = len(record.get("tables", {})), record.get("rows", 0), record.get("seconds", 0.0)
     if record["restore"] == "passed" and record.get("reused"):

@@ -53,6 +53,7 @@ def dump_facts(info: DumpInfo) -> dict[str, Any]:
         "encrypted": info.encrypted is not None,
         "format": info.format,
         "compression": info.compression,
+        "integrity": info.integrity,
         "size": info.size,
         "pg_dump_version": info.pg_dump_version,
         "server_version": info.server_version,

@@ -65,6 +65,9 @@ def test_summary_and_header_report_the_dump_facts(
     assert "settings: fsync=off, synchronous_commit=off, full_page_writes=off, wal_level=minimal" in text
     assert "maintenance_work_mem=512MB" in text
     assert "items:    1 passed" in text
+    assert "checksum: none (a damaged byte in the data would restore as another value unnoticed" in text
+    gzipped = output(run(pytester, f"--liftbackup={dumps.gzip}", f"--liftbackup={dumps.custom_gzipped}"))
+    assert gzipped.count("checksum: gzip CRC-32\n") == 2
 
 
 def test_without_liftbackup_nothing_is_collected_and_fixtures_skip(pytester: pytest.Pytester) -> None:
