@@ -113,3 +113,45 @@ def test_a_server_killed_mid_restore_fails_the_restore_clearly(
     assert postmasters(scratch) == []
     assert_clean(scratch)
     assert run(pytester, f"--liftbackup={dumps.plain}").ret == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_during_the_checks_leaves_nothing(
+    sig: signal.Signals, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    pytester.makefile(
+        ".yml",
+        slow="checks:\n  slow:\n    sql: SELECT n FROM (SELECT count(*) AS n FROM generate_series(1, 3000000000)) x WHERE n < 0\n",
+    )
+    proc = _start(
+        pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-checks={pytester.path / 'slow.yml'}"
+    )
+    deadline = time.monotonic() + 60
+    while "generate_series(1, 3000000000)" not in _activity(scratch):
+        assert proc.poll() is None and time.monotonic() < deadline, "the check never started"
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    assert postmasters(scratch) == []
+    assert_clean(scratch)
+
+
+def _activity(scratch: Scratch) -> str:
+    """The queries running on the servers under the scratch folder (ps shows each backend's query kind)."""
+    import psycopg
+
+    found = []
+    for line in postmasters(scratch):
+        run_dir = line.split("unix_socket_directories=", 1)[1].split()[0]
+        try:
+            with psycopg.connect(
+                host=run_dir, port=5432, user="liftbackup_superuser", dbname="postgres", connect_timeout=2
+            ) as conn:
+                found += [
+                    str(r[0])
+                    for r in conn.execute("SELECT query FROM pg_stat_activity WHERE state = 'active'")
+                ]
+        except psycopg.Error:
+            pass
+    return "\n".join(found)
