@@ -28,7 +28,7 @@ def run_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
         cwd=folder,
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}, **env},
     )
 
 

@@ -125,21 +125,28 @@ class Target:
     def admin(self) -> psycopg.Connection[Any]:
         return live.connect(psycopg.conninfo.make_conninfo(**self._admin))
 
-    def sessions(self, database: str | None = None) -> list[Session]:
-        """Other sessions connected to the database (the application, a psql someone left open)."""
+    def sessions(self, database: str | None = None, settle: float = 3.0) -> list[Session]:
+        """Other sessions connected to the database (the application, a psql someone left open).
+
+        A session whose client has just closed (our own pg_dump, a check's connection) stays listed
+        for a moment while its backend exits: asked again for up to `settle` seconds before it counts."""
+        deadline = time.monotonic() + settle
         with self.admin() as conn:
-            rows = conn.execute(
-                "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
-                "coalesce(host(client_addr), '') FROM pg_catalog.pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid",
-                (database or self.database,),
-            ).fetchall()
-        return [Session(*row) for row in rows]
+            while True:
+                rows = conn.execute(
+                    "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
+                    "coalesce(host(client_addr), '') FROM pg_catalog.pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid",
+                    (database or self.database,),
+                ).fetchall()
+                if not rows or time.monotonic() > deadline:
+                    return [Session(*row) for row in rows]
+                time.sleep(0.1)
 
     def terminate_sessions(self) -> list[Session]:
         """End the other sessions on the main database; those ended."""
         with self.admin() as conn:
-            ended = self.sessions()
+            ended = self.sessions(settle=0)
             _end_sessions(conn, self.database)
         return ended
 
