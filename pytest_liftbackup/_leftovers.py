@@ -36,9 +36,12 @@ class Claim:
         self._fd: int | None = None
         if fcntl is None:
             return
-        fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o600)  # not inherited by child processes
+        # Locked under another name, then renamed into place: a reaper never sees the lock file unlocked.
+        pending = folder / f"{LOCK}.{os.getpid()}"
+        fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)  # not inherited by child processes
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.write(fd, str(os.getpid()).encode())
+        os.replace(pending, folder / LOCK)
         self._fd = fd
 
     def release(self) -> None:

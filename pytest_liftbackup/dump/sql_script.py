@@ -39,7 +39,7 @@ _TOC_HEADER = re.compile(
 )
 _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
-_COPY_FROM_STDIN = re.compile(rb"^\s*COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
+_COPY_FROM_STDIN = re.compile(rb"COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Statement:
 
     @property
     def is_copy_from_stdin(self) -> bool:
-        return bool(_COPY_FROM_STDIN.match(self.sql))
+        return bool(_COPY_FROM_STDIN.match(self.sql, skip_comments(self.sql)))
 
 
 @dataclass
@@ -191,7 +191,8 @@ class SqlScript:
                     f"{self.max_line >> 20} MiB; the file is damaged or crafted",
                     self.lines,
                 )
-            if quoting.state == "normal" and not self._in_statement and self._between_statements(line):
+            idle = not self._in_statement or _only_comments(bytes(buf))  # a /* comment */ starts nothing
+            if quoting.state == "normal" and idle and self._between_statements(line):
                 continue
             pos, n = 0, len(line)
             while pos < n:
@@ -214,8 +215,12 @@ class SqlScript:
                         self._in_statement = False
                     break
                 elif tok == b"--":
-                    buf += line[pos:]
-                    break
+                    ends = skip_comments(line, at)  # a \r ends the comment too, as psql's lexer has it
+                    if not line[ends:].strip():
+                        buf += line[pos:]
+                        break
+                    buf += line[pos:ends]
+                    pos = ends
                 else:
                     buf += line[pos : m.end()]
                     pos = quoting.opens(tok, line, at, m.end(), buf)
@@ -223,7 +228,7 @@ class SqlScript:
             raise ScriptSyntaxError(
                 f"the file ends inside {inside} that starts at line {self._start_line}", self.lines
             )
-        if self._in_statement and bytes(buf).strip():
+        if self._in_statement and not _only_comments(bytes(buf)):
             raise ScriptSyntaxError(
                 f"the file ends inside a statement that starts at line {self._start_line} (no closing ;)",
                 self.lines,
@@ -233,7 +238,7 @@ class SqlScript:
         """A blank or comment line between statements (a TOC header names what follows): True when
         there is nothing to read in it; else the line starts a statement."""
         stripped = line.strip()
-        if stripped.startswith(b"--"):
+        if stripped.startswith(b"--") and skip_comments(stripped) == len(stripped):  # a \r ends it early
             if stripped == TRAILER:
                 self.complete = True
             if header := _TOC_HEADER.match(stripped):
@@ -280,6 +285,34 @@ class SqlScript:
         end = name_match.end() if name_match else at + 1
         self._entry = None  # what follows \\connect belongs to no TOC entry until the next header
         return MetaCommand(name, line[end:].strip().decode("utf-8", "replace"), self.lines)
+
+
+def skip_comments(text: bytes, pos: int = 0) -> int:
+    """Where the first token after `pos` starts, past blanks, `--` comments (which end at a line
+    break, \\r included, as in PostgreSQL's lexer) and nested /* comments */."""
+    n = len(text)
+    while pos < n:
+        if text[pos : pos + 1].isspace():
+            pos += 1
+        elif text.startswith(b"--", pos):
+            ends = [at for at in (text.find(b"\n", pos), text.find(b"\r", pos)) if at >= 0]
+            pos = min(ends) + 1 if ends else n
+        elif text.startswith(b"/*", pos):
+            depth, pos = 1, pos + 2
+            while depth and (m := _BLOCK_SPECIAL.search(text, pos)):
+                depth += 1 if m.group() == b"/*" else -1
+                pos = m.end()
+            if depth:
+                return pos
+        else:
+            return pos
+    return n
+
+
+def _only_comments(text: bytes) -> bool:
+    """Whether what is left at the end holds nothing but comments and blanks: psql sends it, and the
+    server runs nothing (a file may end with a /* comment */ that no ; follows)."""
+    return skip_comments(text) == len(text)
 
 
 class _Quoting:

@@ -96,7 +96,8 @@ def exotic_dump(
 ) -> Path:
     admin = source_server.admin_conninfo()
     with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
-        conn.execute("CREATE ROLE postgres NOLOGIN")  # the owner most real dumps name
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'postgres'").fetchone():
+            conn.execute("CREATE ROLE postgres NOLOGIN")  # the owner most real dumps name
         conn.execute("CREATE DATABASE exotic OWNER postgres")
     with psycopg.connect(conninfo_from({**admin, "dbname": "exotic"}), autocommit=True) as conn:
         conn.execute("SET ROLE postgres")
