@@ -199,3 +199,13 @@ def assert_untouched(server: ThrowawayServer) -> None:
     assert databases(server) == ["postgres", "production"]
     with psycopg.connect(conninfo_from(server.admin_conninfo("production"))) as conn:
         assert conn.execute("SELECT count(*) FROM precious").fetchone() == (2,)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests (marker `slow`: soak, large dumps) run only when asked for with `-m slow`."""
+    if "slow" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="opt-in: run with -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
