@@ -58,6 +58,18 @@ class Console:
         with tqdm(total=total, unit=unit, unit_scale=True, desc=what, disable=quiet, leave=False) as bar:
             yield bar.update
 
+    @contextmanager
+    def restores(self, what: str) -> Iterator[Callable[[Any], None]]:
+        """A bar for restores (the engine's `Progress` reports, one restore after another)."""
+        with self.progress(None, "B", what) as advance:
+            seen = [0]
+
+            def told(progress: Any) -> None:
+                advance(max(0, progress.done - seen[0]))  # a new restore starts from 0 again
+                seen[0] = progress.done
+
+            yield told
+
     def confirm(self, database: str, action: str) -> None:
         """Ask for the database's name before a destructive step; `--yes` skips this."""
         if not sys.stdin.isatty():

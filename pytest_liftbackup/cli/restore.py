@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
         console.confirm(target.database, action)
     try:
-        done = restore_main(
-            request, target, on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}")
-        )
+        with console.restores("restore") as told:
+            request.config = replace(request.config, progress=told)
+            done = restore_main(
+                request, target, on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}")
+            )
     except VerificationFailed as exc:
         console.problem(str(exc))
         if exc.verdict is not None:

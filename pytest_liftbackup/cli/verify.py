@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_liftbackup.api import Progress, verify
+from pytest_liftbackup.api import verify
 from pytest_liftbackup.api.folder import record_verification
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import add_json, add_verification, restorer_config
@@ -32,13 +32,7 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     config = restorer_config(args)
-    with console.progress(None, "B", "restore") as advance:
-        seen = {"done": 0}
-
-        def told(progress: Progress) -> None:
-            advance(max(0, progress.done - seen["done"]))
-            seen["done"] = progress.done
-
+    with console.restores("restore") as told:
         verdict = verify(
             args.dumps,
             checks=args.checks,
