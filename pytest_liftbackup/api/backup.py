@@ -13,6 +13,7 @@ import hashlib
 import os
 import secrets
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -63,7 +64,6 @@ def take_backup(
     if fmt not in EXTENSIONS:
         raise LiftbackupError(f"{fmt}: not a backup format; choose plain (the default) or custom")
     to = encryption.recipients(encrypt_to) if encrypt_to else None
-    folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with live.connect(dsn, autocommit=False) as conn:
         # One REPEATABLE READ transaction: its snapshot is exported to pg_dump and read for the facts.
@@ -77,6 +77,7 @@ def take_backup(
             f"the backup of {live.described(conn)}",
         )
         database = conn.info.dbname
+        folder.mkdir(parents=True, exist_ok=True)  # once the server answered: a typo leaves no folder
         when = now or datetime.now()
         path = folder / backup_name(database, fmt, when, encrypted=to is not None)
         if path.exists() or manifest_path(path).exists():
@@ -173,8 +174,6 @@ class _PgDump:
 
     def into(self, partial: Path, read_facts: Callable[[], Any]) -> tuple[str, int]:
         """Run pg_dump into `partial` while `read_facts` reads the same snapshot; sha256 and size."""
-        import tempfile
-
         with tempfile.TemporaryFile() as errors, open(partial, "xb") as out:
             proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=errors, env=self._env)
             sink = _Sink(out, self._progress)
