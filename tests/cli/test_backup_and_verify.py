@@ -189,9 +189,10 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     done = liftbackup("verify", tmp_path, "--max-size", "lots")
     assert done.returncode == 2 and "--max-size: 'lots' is not a size" in done.stderr
     done = liftbackup(
-        "backup", "--dsn", "host=/nonexistent port=1 user=x password=hunter2", "--dir", tmp_path
+        "backup", "--dsn", "host=/nonexistent port=1 user=x password=hunter2", "--dir", tmp_path / "new"
     )
     assert done.returncode == 4 and "cannot connect to x@/nonexistent:1/" in done.stderr
+    assert not (tmp_path / "new").exists()  # a typo in the DSN leaves no folder behind
     assert "hunter2" not in done.stdout + done.stderr and "Traceback" not in done.stderr
 
 
