@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 
-from pytest_liftbackup import _binaries  # noqa: E402
+from pytest_liftbackup.server import binaries as _binaries  # noqa: E402
 from pytest_liftbackup.server.throwaway import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
 
