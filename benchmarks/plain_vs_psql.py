@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_liftbackup.restore import plain as _plain_restore  # noqa: E402
 from pytest_liftbackup.dump.inspect import inspect_dump  # noqa: E402
 from pytest_liftbackup.dump.locate import LocatedDump  # noqa: E402
+from pytest_liftbackup.restore import plain as _plain_restore  # noqa: E402
 from pytest_liftbackup.server import binaries as _binaries  # noqa: E402
 from pytest_liftbackup.server.throwaway import ThrowawayServer  # noqa: E402
 from tests.lift_simulator import build  # noqa: E402
