@@ -127,7 +127,7 @@ def restore_main(
             on_step("swap")
             result = MainRestoreResult(target.database, None, safety, ended_sessions=ended)
             if request.tables:
-                result.replaced = _replace(request, target, restorer, info)
+                result.replaced = _replace(request, restorer, info)
             else:
                 restorer.close_connections()
                 if request.terminate:
@@ -152,7 +152,7 @@ def _compare_manifest(original: Path, restorer: Restorer, info: Any) -> None:
         )
 
 
-def _replace(request: MainRestore, target: Target, restorer: Restorer, info: Any) -> dict[str, int]:
+def _replace(request: MainRestore, restorer: Restorer, info: Any) -> dict[str, int]:
     with live.connect(request.dsn, autocommit=False) as conn:
         return replace_tables(conn, restorer.read_connection(info), request.tables)
 

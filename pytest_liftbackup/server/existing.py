@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import LiftbackupError, Setting
+from pytest_liftbackup.server import live
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
@@ -41,38 +42,23 @@ class ExistingServer:
     kind = "existing"
 
     def __init__(self, dsn: str) -> None:
-        try:
-            info = psycopg.conninfo.conninfo_to_dict(dsn)
-        except psycopg.ProgrammingError:
-            raise LiftbackupError(
-                Setting.DSN,
-                ": not a valid connection string; expected postgresql://user:password@host:port/db",
-            ) from None
-        self._admin = {k: str(v) for k, v in info.items() if v is not None}
+        self._admin = live.parameters(dsn)
         self._admin.setdefault("dbname", "postgres")
         self.settings: dict[str, str] = {}
         self.kept = False
-        try:
-            with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-                self._version = server_version_of(conn)
-                self._version_num = conn.info.server_version
-                self._superuser = is_superuser(conn)
-                self._admin.setdefault("user", conn.info.user)
-                self._admin.setdefault("host", conn.info.host)
-                self._admin.setdefault("port", str(conn.info.port))
-        except psycopg.OperationalError as exc:
-            raise LiftbackupError(
-                Setting.DSN, f": cannot connect to {redacted(self._admin)}: {self._reason(exc)}"
-            ) from None
+        with live.connect(dsn, dbname=self._admin["dbname"]) as conn:
+            self._version = server_version_of(conn)
+            self._version_num = conn.info.server_version
+            self._superuser = is_superuser(conn)
+            self._admin.setdefault("user", conn.info.user)
+            self._admin.setdefault("host", conn.info.host)
+            self._admin.setdefault("port", str(conn.info.port))
         # Held for the whole run: an advisory lock per database this run makes. A killed run's
         # session ends and its locks with it, so the next run can tell its databases from live ones.
         self._claims = psycopg.connect(
             conninfo_from({**self._admin, "application_name": "liftbackup"}), autocommit=True
         )
         self.reaped = self._reap()
-
-    def _reason(self, exc: psycopg.Error) -> str:
-        return str(exc).replace(self._admin.get("password", "\0"), "***").strip().splitlines()[-1]
 
     @property
     def server_version(self) -> str:
@@ -115,7 +101,8 @@ class ExistingServer:
                 self._drop(name)
                 raise LiftbackupError(
                     Setting.DSN,
-                    f": the restore role {name} cannot log in to {redacted(login)}: {self._reason(exc)}. "
+                    f": the restore role {name} cannot log in to {redacted(login)}: "
+                    f"{live.reason(exc, self._admin.get('password'))}. "
                     "Allow password logins for roles named liftbackup_* (pg_hba.conf), or pass ",
                     Setting.TRUSTED,
                     " to restore as the DSN's user",

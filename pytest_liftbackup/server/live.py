@@ -21,7 +21,7 @@ def parameters(dsn: str | None) -> dict[str, str]:
         info = psycopg.conninfo.conninfo_to_dict(dsn or "")
     except psycopg.ProgrammingError:
         raise LiftbackupError(
-            Setting.DSN, ": not a valid connection string; expected postgresql://user@host:port/db"
+            Setting.DSN, ": not a valid connection string; expected postgresql://user:password@host:port/db"
         ) from None
     return {k: str(v) for k, v in info.items() if v is not None}
 
@@ -36,11 +36,16 @@ def connect(
     try:
         return psycopg.connect(conninfo_from(info), autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        password = info.get("password")
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        if password:
-            reason = reason.replace(password, "***")
-        raise LiftbackupError(f"cannot connect to {redacted(info)}: {reason}") from None
+        raise LiftbackupError(
+            Setting.DSN, f": cannot connect to {redacted(info)}: {reason(exc, info.get('password'))}"
+        ) from None
+
+
+def reason(exc: psycopg.Error, password: str | None) -> str:
+    """PostgreSQL's last line about a failed connection, with the password (if it echoes it) masked."""
+    said = str(exc).strip()
+    line = said.splitlines()[-1] if said else type(exc).__name__
+    return line.replace(password, "***") if password else line
 
 
 def described(conn: psycopg.Connection[Any]) -> str:

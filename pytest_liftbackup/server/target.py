@@ -22,7 +22,13 @@ from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.database_properties import copy_properties
 from pytest_liftbackup.server.database_shape import DatabaseShape
-from pytest_liftbackup.server.databases import READ_ONLY_OPTIONS, Database, is_superuser, redacted
+from pytest_liftbackup.server.databases import (
+    READ_ONLY_OPTIONS,
+    Database,
+    is_superuser,
+    redacted,
+    server_version_of,
+)
 
 PRE_RESTORE = "_pre_restore_"
 ROLLED_BACK = "_rolled_back_"
@@ -60,7 +66,7 @@ class Target:
             self.database = conn.info.dbname
             self.user = conn.info.user
             self.superuser = is_superuser(conn)
-            self._version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+            self._version = server_version_of(conn)
             self._version_num = conn.info.server_version
             self._password = conn.info.password
             self._where = live.described(conn)
