@@ -40,6 +40,16 @@ def api_spelling(setting: Setting, value: str | None) -> str:
     return f"{setting.value}={value}"
 
 
+def flags(prefix: str) -> Spelling:
+    """Settings spelled as command-line flags: `flags("--liftbackup-")` gives `--liftbackup-pg-bin=DIR`."""
+
+    def spell(setting: Setting, value: str | None) -> str:
+        flag = prefix + setting.value.replace("_", "-")
+        return flag if value is None else f"{flag}={value}"
+
+    return spell
+
+
 # The front end that is talking to the user, for the whole process (both front ends never share one): a
 # module setting rather than an argument threaded through every report path, so errors are worded when
 # they are shown, in whichever thread shows them.

@@ -55,6 +55,12 @@ class Claim:
         self.release()
 
 
+def claimed_folder(kind: str = "", base: str | None = None) -> Claim:
+    """A new private temporary folder (`liftbackup-<kind>...` in `base`, the temp folder by default),
+    claimed by this process from the start: `claim.folder`."""
+    return Claim(Path(tempfile.mkdtemp(prefix=PREFIX + kind, dir=base)))
+
+
 def reap(*bases: str | Path | None) -> list[str]:
     """Remove what dead runs left in these folders (the temp folder by default); what was removed."""
     if fcntl is None:
@@ -107,36 +113,34 @@ def _stop_server(data: Path) -> int | None:
             return pid
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 return pid
             time.sleep(0.1)
     return pid
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process runs; a zombie (its parent, a dead run, gone) counts as stopped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    try:  # a zombie (its parent, the dead run, is gone: init reaps it soon) counts as stopped
-        return (
-            "Z"
-            not in subprocess.run(
-                ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True
-            ).stdout
-        )
-    except OSError:
-        return True
+    state = _ps(pid, "stat=")
+    return not state or "Z" not in state  # ps unavailable: assume it runs
 
 
 def _runs_in(pid: int, data: Path) -> bool:
     """Whether `pid` is a postgres started on `data` (pids are reused)."""
+    args = _ps(pid, "args=")
+    return "postgres" in args and str(data) in args
+
+
+def _ps(pid: int, column: str) -> str:
     try:
-        args = subprocess.run(
-            ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True
+        return subprocess.run(
+            ["ps", "-ww", "-o", column, "-p", str(pid)], capture_output=True, text=True
         ).stdout
     except OSError:
-        return False
-    return "postgres" in args and str(data) in args
+        return ""

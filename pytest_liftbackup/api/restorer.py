@@ -6,7 +6,6 @@ import dataclasses
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 import traceback
@@ -21,7 +20,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, RestoreError
-from pytest_liftbackup._leftovers import PREFIX, Claim, reap
+from pytest_liftbackup._leftovers import Claim, claimed_folder, reap
 from pytest_liftbackup.dump.encryption import decrypted
 from pytest_liftbackup.dump.inspect import DumpInfo, inspect_dump, major_of, sha256_of_path
 from pytest_liftbackup.dump.locate import LocatedDump, locate
@@ -299,8 +298,8 @@ class Restorer:
             if self._workdir is None:
                 user = server_user()  # pg_restore runs as that user when we are root: it must pass through
                 self.reaped += reap(temp_base(user), None)  # what killed runs left: before making our own
-                self._workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}work-", dir=temp_base(user)))
-                self._workdir_claim = Claim(self._workdir)
+                self._workdir_claim = claimed_folder("work-", temp_base(user))
+                self._workdir = self._workdir_claim.folder
                 if user is not None:
                     os.chmod(self._workdir, 0o711)
             if reuse and self.reusing:

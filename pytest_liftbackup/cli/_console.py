@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pytest_liftbackup._errors import Setting
+from pytest_liftbackup._errors import flags
 
 
 class Exit:
@@ -26,10 +26,7 @@ class Refused(Exception):
     """The command would not do it: the message says why and what to do."""
 
 
-def spelling(setting: Setting, value: str | None) -> str:
-    """The engine's settings as this command's options, in the messages users see."""
-    flag = "--" + setting.value.replace("_", "-")
-    return flag if value is None else f"{flag}={value}"
+spelling = flags("--")  # the engine's settings as this command's options, in messages
 
 
 class Console:

@@ -8,14 +8,13 @@ crypto of our own. Recipients are age public keys (`age1...`), or files of them 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError
-from pytest_liftbackup._leftovers import PREFIX, Claim
+from pytest_liftbackup._leftovers import claimed_folder
 
 SUFFIX = ".age"
 _MAGIC = b"age-encryption.org/v1\n"
@@ -109,8 +108,8 @@ def decrypted(paths: list[Path], identity: Path | None) -> Iterator[dict[Path, P
         yield {}
         return
     keys = identities(identity)
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}decrypted-"))
-    claim = Claim(folder)
+    claim = claimed_folder("decrypted-")
+    folder = claim.folder
     try:
         copies: dict[Path, Path] = {}
         for number, path in enumerate(encrypted):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_liftbackup._errors import LiftbackupError, Setting, spelled
+from pytest_liftbackup._errors import LiftbackupError, flags, spelled
 from pytest_liftbackup.restore.limits import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Limits
 
 # (command-line dest, environment variable, ini name, help)
@@ -270,7 +270,4 @@ def _limits(config: pytest.Config) -> Limits:
             raise pytest.UsageError(str(exc)) from None
 
 
-def spelling(setting: Setting, value: str | None) -> str:
-    """The engine's settings as this plugin's options, in the messages users see."""
-    flag = "--liftbackup-" + setting.value.replace("_", "-")
-    return flag if value is None else f"{flag}={value}"
+spelling = flags("--liftbackup-")  # the engine's settings as this plugin's options, in messages

@@ -20,6 +20,7 @@ from typing import Any
 
 import platformdirs
 
+from pytest_liftbackup._leftovers import alive
 from pytest_liftbackup.server.unprivileged import OsUser
 
 CACHE_ENV = "LIFTBACKUP_CACHE_DIR"
@@ -54,13 +55,8 @@ def _give_to(path: Path, user: OsUser | None) -> None:
 
 
 def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except OSError:
-        return True
-    return True
+    """Whether the process named in a half-written entry's name still runs (it may finish it)."""
+    return pid.isdigit() and alive(int(pid))
 
 
 class ClusterCache:

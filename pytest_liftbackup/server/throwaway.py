@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +27,7 @@ from psycopg import sql
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
 
 from pytest_liftbackup._errors import LiftbackupError
-from pytest_liftbackup._leftovers import PREFIX, Claim
+from pytest_liftbackup._leftovers import claimed_folder
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache, key
 from pytest_liftbackup.server.database_shape import DatabaseShape
@@ -202,8 +201,8 @@ class ThrowawayServer:
         reuse: str | None = None,
     ) -> None:
         self.os_user = server_user()
-        self.workdir = Path(tempfile.mkdtemp(prefix=PREFIX, dir=temp_base(self.os_user)))
-        self._claim = Claim(self.workdir)  # a later run removes it if this one is killed
+        self._claim = claimed_folder(base=temp_base(self.os_user))  # removed by a later run if this dies
+        self.workdir = self._claim.folder
         self._executor: _Executor | None = None
         self._secret = secrets.token_urlsafe(24) if WINDOWS else None
         self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
