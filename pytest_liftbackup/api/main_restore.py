@@ -23,7 +23,7 @@ from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
-from pytest_liftbackup.api.verification import verify
+from pytest_liftbackup.api.verification import verify, verify_found
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
@@ -90,9 +90,10 @@ def restore_main(
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
     database as it was, or returns what was done."""
-    with found_dumps([request.dump], request.identity) as (info,):
+    checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
+    with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
         on_step("verify")
-        verdict = verify([request.dump], request.checks, request.migrations, request.config, request.identity)
+        verdict = verify_found([info], checks, request.config)
         if not verdict.passed:
             raise VerificationFailed(f"{request.dump}: the backup failed verification; {UNCHANGED}", verdict)
         on_step("sessions")
@@ -113,11 +114,7 @@ def restore_main(
                 raise VerificationFailed(
                     f"the restore into the staging database failed; {UNCHANGED}: {outcome.error_text()}"
                 )
-            failed = [
-                o
-                for o in run_checks(restorer, info, load_checks(request.checks, request.migrations))
-                if o.outcome in ("failed", "error")
-            ]
+            failed = [o for o in run_checks(restorer, info, checks) if o.outcome in ("failed", "error")]
             if failed:
                 said = "\n".join(
                     f"{o.check.name}: {o.record.get('error') or o.record.get('report', '')}" for o in failed

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError
-from pytest_liftbackup.api.checks import load_checks, run_checks
+from pytest_liftbackup.api.checks import Check, load_checks, run_checks
 from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
@@ -30,20 +30,26 @@ def verify(
     folder first, removed at the end."""
     loaded = load_checks(checks, migrations)
     with found_dumps(dumps, identity) as found:
-        verdict_ = Verdict(found)
-        with Restorer(found, config) as restorer:
-            for dump in found:
-                original = dump.given
-                manifest = _manifest_check(verdict_, dump, original)
-                outcome = restorer.restore(dump)
-                verdict_.add_restore(dump.id, restore_record(outcome))
-                verdict_.results[dump.id]["passed" if outcome.ok else "failed"] += 1
-                for done in run_checks(restorer, dump, loaded):
-                    verdict_.add_check(dump.id, f"{done.check.spec.path}::{done.check.name}", done.record)
-                    verdict_.results[dump.id][_pytest_word(done.outcome)] += 1
-                if manifest is not None:
-                    _tables_check(verdict_, restorer, dump, original, manifest, outcome.ok)
-            verdict_.server_version = restorer.server_version
+        return verify_found(found, loaded, config)
+
+
+def verify_found(found: list[DumpInfo], loaded: list[Check], config: RestorerConfig | None = None) -> Verdict:
+    """`verify` of dumps already found (and decrypted) with checks already loaded: for a caller that
+    goes on using them, as the restore into the main database does."""
+    verdict_ = Verdict(found)
+    with Restorer(found, config) as restorer:
+        for dump in found:
+            original = dump.given
+            manifest = _manifest_check(verdict_, dump, original)
+            outcome = restorer.restore(dump)
+            verdict_.add_restore(dump.id, restore_record(outcome))
+            verdict_.results[dump.id]["passed" if outcome.ok else "failed"] += 1
+            for done in run_checks(restorer, dump, loaded):
+                verdict_.add_check(dump.id, f"{done.check.spec.path}::{done.check.name}", done.record)
+                verdict_.results[dump.id][_pytest_word(done.outcome)] += 1
+            if manifest is not None:
+                _tables_check(verdict_, restorer, dump, original, manifest, outcome.ok)
+        verdict_.server_version = restorer.server_version
     return verdict_
 
 
