@@ -185,6 +185,9 @@ def _copy_no_follow(source: Path, target: Path) -> None:
         shutil.copyfileobj(src, sink, 1 << 20)
 
 
+_CONSEQUENCE = "a worker process died unexpectedly"
+
+
 def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
     """(message, TOC entry, statement) from pg_restore's --verbose stderr."""
     text = stderr.decode("utf-8", "replace")
@@ -196,8 +199,8 @@ def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
             last_step = f"{m.group(1)} {m.group(2)}"
         elif m := _TOC_ENTRY.search(line):
             entry = f"TOC entry {m.group(1)}: {m.group(2)}"
-        elif (m := _ERROR.match(line)) and not message:
-            message = m.group(1)
+        elif (m := _ERROR.match(line)) and (not message or message.startswith(_CONSEQUENCE)):
+            message = m.group(1)  # the first cause: a worker's death is what follows one, not why
         elif line.startswith("Command was:") and not statement:
             statement = "\n".join([line[len("Command was:") :].strip(), *lines[i + 1 : i + 4]]).strip()
     if not entry and last_step:
