@@ -89,6 +89,18 @@ def fresh_database() -> Iterator[Callable[[ThrowawayServer], Database]]:
         server.drop_database(database)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """A failed benchmark shows what its servers logged: a server that stops answering says why there."""
+    report: pytest.TestReport = yield
+    if report.failed:
+        for name in ("tuned_server", "stock_server"):
+            server = getattr(item, "funcargs", {}).get(name)
+            if isinstance(server, ThrowawayServer):
+                report.sections.append((f"{name} log (last 4000 characters)", server.log_tail(4000)))
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not RESULTS.medians:
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from benchmarks._results import RESULTS
 from benchmarks.lift_dumps import LiftDumps
-from benchmarks.test_restore import rounds, run_pytest, whole_run_args
+from benchmarks.test_restore import rounds, run_pytest, whole_run_args, whole_run_place
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache
 from pytest_liftbackup.server.throwaway import ThrowawayServer
@@ -47,11 +46,9 @@ def test_rerun_with_reuse(
 ) -> None:
     """Later runs on an unchanged dump: sha256 of the dump, start the kept cluster, run the checks."""
     benchmark.group = "rerun with --liftbackup-reuse"
-    env = {**os.environ, "LIFTBACKUP_CACHE_DIR": str(tmp_path / "cache")}
+    project, env = whole_run_place(tmp_path)
     args = [*whole_run_args(dumps.plain), "--liftbackup-reuse"]
-    benchmark.pedantic(
-        lambda: run_pytest(args, tmp_path, env), rounds=rounds(request.config), warmup_rounds=1
-    )
+    benchmark.pedantic(lambda: run_pytest(args, project, env), rounds=rounds(request.config), warmup_rounds=1)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and stats.stats.data:
         RESULTS.extra.append(f"{size}: rerun with --liftbackup-reuse median {stats.stats.median:.2f} s")

@@ -88,7 +88,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Dump files and check files met by pytest's own collection (paths given, testpaths)."""
     state = parent.config.stash.get(SESSION_KEY, None)
-    if state is None or file_path.suffix in (".py", ".pyc"):
+    if state is None or file_path.suffix in (".py", ".pyc") or file_path.name not in state.file_names:
         return None
     from pytest_liftbackup.plugin.check_items import check_collector
     from pytest_liftbackup.plugin.items import dump_collector

@@ -62,6 +62,14 @@ class LiftbackupSession:
         """Each dump by the path pytest meets: the file given (an encrypted one, not its decrypted copy)."""
         return {dump.given.resolve(): dump for dump in self.dumps}
 
+    @functools.cached_property
+    def file_names(self) -> frozenset[str]:
+        """The names of the dump and check files, as given and as resolved: pytest asks about every file
+        under the rootdir, and only a file of one of these names needs resolving to tell (a file met
+        under another name is still run, by `dump_items`/`check_items`)."""
+        paths = [*self.check_files, *(dump.given for dump in self.dumps)]
+        return frozenset(name for path in paths for name in (path.name, path.resolve().name))
+
     @property
     def progress(self) -> Any:
         return self.restorer.config.progress

@@ -313,13 +313,19 @@ class ThrowawayServer:
         try:
             self._executor.start()
         except Exception as exc:
-            log = run / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise LiftbackupError(
-                f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{tail}"
+                f"the throwaway PostgreSQL server did not start ({exc}). Its log:\n{self.log_tail()}"
             ) from None
         self._port = port
         self._host = "127.0.0.1" if WINDOWS else str(run)
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of the server's log: why it did not start, or what it said before it stopped answering."""
+        log = self.workdir / "run" / "server.log"
+        try:
+            return log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
 
     def admin_conninfo(self, dbname: str = "postgres") -> dict[str, str]:
         info = {"host": self._host, "port": str(self._port), "user": SUPERUSER, "dbname": dbname}
