@@ -264,7 +264,7 @@ def execute(
                 elevated = superuser_statement(statement) if admin is not None else None
                 idle = conn.info.transaction_status == TransactionStatus.IDLE
                 task = task_for(statement, copy) if pool and elevated is None and idle else None
-                if task is not None and pool is not None:
+                if task is not None and pool is not None and pool.knows(task):
                     task.settings = tuple(settings.values())
                     pool.submit(task)
                     continue

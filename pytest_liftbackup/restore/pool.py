@@ -113,6 +113,11 @@ class TaskPool:
                 self._ready.append(task)
                 self._cond.notify()
 
+    def knows(self, task: Task) -> bool:
+        """Whether the task can be handed over (`TaskOrder.knows`); else it runs as a barrier."""
+        with self._cond:
+            return self._order.knows(task)
+
     def barrier(self) -> None:
         """Wait until every task handed over is done; raise the earliest failure (in file order)."""
         with self._cond:

@@ -47,6 +47,12 @@ CREATE TABLE "Odd.Table" ("Id" int PRIMARY KEY, m_id "bıgınt", m_date date,
     FOREIGN KEY (m_id, m_date) REFERENCES measurement (id, logdate) ON DELETE CASCADE);
 CREATE INDEX "Odd.Index" ON "Odd.Table" (m_date) WHERE "Id" > 1;
 INSERT INTO "Odd.Table" VALUES (1, 1, '2026-01-02'), (2, 3, '2026-03-04');
+COMMENT ON INDEX "Odd.Index" IS 'a comment on a quoted index, run once the index is built';
+-- made after the rows, as pg_dump restores it: had it fired while a restore loads them, the notes
+-- would come back upper-cased
+CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := upper(NEW.note); RETURN NEW; END$$;
+CREATE TRIGGER "Loud" BEFORE INSERT OR UPDATE OF note ON measurement FOR EACH ROW EXECUTE FUNCTION shout();
+COMMENT ON TRIGGER "Loud" ON measurement IS 'must not fire while the dump loads';
 """
 
 
