@@ -305,6 +305,7 @@ class Restorer:
             if reuse and self.reusing:
                 self._restore_reusing(outcome, pg_restore)
             else:
+                self._install_sigterm()  # here: the server starts in another thread (engine._HostStart)
                 restore(
                     outcome, lambda: self._host_for(info), pg_restore, self._workdir, self.restore_options
                 )
