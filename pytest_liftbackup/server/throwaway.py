@@ -148,7 +148,16 @@ class _Executor(PostgreSQLExecutor):
         return False if not WINDOWS else bool(super().pre_start_check())
 
     def after_start_check(self) -> bool:
-        return self._socket.exists() if not WINDOWS else bool(super().after_start_check())
+        """Started once the server takes connections, as `pg_ctl -w` judges it: postmaster.pid says
+        "ready". Its socket comes earlier, while a kept cluster may still be starting up (a connection
+        then fails with "the database system is starting up")."""
+        if WINDOWS:
+            return bool(super().after_start_check())
+        try:
+            status = (Path(self.datadir) / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(status) > 7 and status[7].strip() == "ready" and self._socket.exists()
 
     def running(self) -> bool:
         return os.path.exists(self.datadir) and self._pg_ctl("status").returncode == 0

@@ -134,3 +134,26 @@ def test_a_reuse_miss_hashes_the_dump_once(
     size = dump.stat().st_size
     assert size <= sum(hashed) < size + 4096  # once, and the cache key's few bytes
     assert scratch.leftovers() == [] and servers_under(scratch.tmpdir) == []
+
+
+def test_a_big_dump_has_its_server_started_beside_the_scan_and_a_refused_one_leaves_nothing(
+    dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From START_BESIDE_SCAN bytes on, the server starts while the dump is scanned (here: every dump).
+    A dump the scan refuses still runs nothing, and its server is stopped with the run's."""
+    import pytest_liftbackup.restore.engine as engine
+
+    monkeypatch.setattr(engine, "START_BESIDE_SCAN", 0)
+    raw = dumps.plain.read_bytes()
+    canary = tmp_path / "SOMEFILE"
+    refused = tmp_path / "lift_simulator_backup_20260119_080000.sql"
+    refused.write_bytes(raw.replace(b"CREATE TABLE", f"\\! touch {canary}\nCREATE TABLE".encode(), 1))
+    found = find_dumps([refused, dumps.plain])
+    with Restorer(found, RestorerConfig(jobs=2)) as restorer:
+        bad = restorer.restore(found[0])
+        assert not bad.ok and "refused the psql meta-command \\!" in bad.error_text()
+        assert restorer.host_description  # started beside the scan that refused the dump
+        good = restorer.restore(found[1])
+        assert good.ok and good.tables["lift_simulator.lift_system"] == 12
+    assert not canary.exists()
+    assert scratch.leftovers() == [] and servers_under(scratch.tmpdir) == []
