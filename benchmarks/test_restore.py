@@ -196,6 +196,8 @@ def whole_run_args(dump: Path) -> list[str]:
         f"--liftbackup-migrations={ROOT / 'tests' / 'lift_simulator' / 'migrations'}",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",  # a test dependency of this repository, not of a user's run (0.2 s)
         "-q",
     ]
 

@@ -111,6 +111,7 @@ class _Executor(PostgreSQLExecutor):
             user=SUPERUSER,
             postgres_options=options,
             timeout=120,
+            sleep=0.01,  # how often after_start_check looks: a start takes about 0.1 s
         )
 
     @property
@@ -163,6 +164,11 @@ class _Executor(PostgreSQLExecutor):
         return os.path.exists(self.datadir) and self._pg_ctl("status").returncode == 0
 
     def stop(self, sig: int | None = None, exp_sig: int | None = None) -> _Executor:
+        if self.process is not None:
+            # `pg_ctl start -w` sees the server ready up to 0.1 s after we do (after_start_check): stopped
+            # before that, it would print "could not start server" about a server that ran.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
         if self._pg_ctl("stop", "-m", "fast", "-w").returncode != 0 and self.process is not None:
             # Interrupted while starting (no postmaster.pid yet): let `pg_ctl start -w` finish, then
             # stop what it started, or the server would outlive the folder removed under it.
