@@ -131,9 +131,12 @@ def run(spec: CheckSpec, conn: psycopg.Connection[Any], sample: int) -> CheckRes
         return _unique(spec, conn, keys, tested, sample)
     failing = failing_condition(spec)
     condition = f"{_where(spec)} AND ({failing})"
-    tested, failures = _counts(
-        conn, f"SELECT count(*), count(*) FILTER (WHERE {failing}) FROM {_source(spec)} WHERE {_where(spec)}"
-    )
+    if spec.kind == "relationship":  # NOT EXISTS in a WHERE is an anti-join; in a FILTER, a probe per row
+        tested = _count(conn, f"SELECT count(*) FROM {_source(spec)} WHERE {_where(spec)}")
+        failures = _count(conn, f"SELECT count(*) FROM {_source(spec)} WHERE {condition}")
+    else:
+        counts = f"SELECT count(*), count(*) FILTER (WHERE {failing})"
+        tested, failures = _counts(conn, f"{counts} FROM {_source(spec)} WHERE {_where(spec)}")
     shown = keys + [c for c in _shown_columns(spec) if c not in keys]
     select = _columns(shown) if shown else "t.*"
     order = f" ORDER BY {_columns(keys)}" if keys else ""
