@@ -10,14 +10,12 @@ executes anything: it only says what is there.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 TRAILER = b"-- PostgreSQL database dump complete"
-_WINDOW = 1 << 20  # bytes of COPY rows looked at once when nobody reads them
 MAX_LINE = 256 << 20  # longer lines are refused: reading one costs its length in memory
 
 # psql meta-commands that pg_dump itself writes; every other one is refused.
@@ -156,7 +154,7 @@ class SqlScript:
                 )
         return line
 
-    def _copy_data(self, block: CopyBlock) -> Generator[bytes, None, None]:
+    def _copy_data(self, block: CopyBlock) -> Iterator[bytes]:
         start_line = self.lines
         while True:
             at = self.offset
@@ -171,36 +169,6 @@ class SqlScript:
                 block.end, block.lines = at, self.lines - start_line - 1
                 return
             yield line
-
-    def _skip_rows(self, block: CopyBlock) -> None:
-        """Pass over the rows of a COPY block nobody reads: whole lines a buffer at a time (found in
-        C by `bytes.find`) where the stream can peek, line by line where it cannot or a line is
-        longer than what it holds. What `_copy_data` would find: the same end, count and errors."""
-        start_line = self.lines
-        peek = getattr(self._stream, "peek", None)
-        while True:
-            window = peek(_WINDOW) if peek is not None else b""
-            whole = window.rfind(b"\n") + 1
-            if 0 < whole <= self.max_line:  # no line in it can be too long
-                region = window[:whole]
-                ends = _terminator_at(region)
-                taken = region if ends < 0 else region[:ends]
-                self._stream.read(len(taken))  # the bytes just peeked at: served from the buffer
-                self.lines += taken.count(b"\n")
-                self.offset += len(taken)
-                if ends < 0:
-                    continue
-            at = self.offset
-            line = self._readline()
-            if not line:
-                raise ScriptSyntaxError(
-                    f"the COPY data that starts at line {start_line} is cut short: "
-                    "the file ends before its \\. terminator",
-                    self.lines,
-                )
-            if line.rstrip(b"\r\n") == b"\\.":
-                block.end, block.lines = at, self.lines - start_line - 1
-                return
 
     def _skip_copy_data(self, known: CopyBlock) -> None:
         self._stream.seek(known.end)
@@ -297,15 +265,10 @@ class SqlScript:
                 self._skip_copy_data(known)
             else:
                 block = CopyBlock(statement, self.offset)
-                rows = self._copy_data(block)
-                block.data = rows
+                block.data = self._copy_data(block)
                 yield block
-                if inspect.getgeneratorstate(rows) == inspect.GEN_CREATED:
-                    rows.close()
-                    self._skip_rows(block)  # nobody reads them: the fast way
-                else:
-                    for _ in rows:  # skip the rows the consumer did not read
-                        pass
+                for _ in block.data:  # skip rows the consumer did not read
+                    pass
             return len(line)
         yield statement
         rest = line[pos:].strip()
@@ -322,24 +285,6 @@ class SqlScript:
         end = name_match.end() if name_match else at + 1
         self._entry = None  # what follows \\connect belongs to no TOC entry until the next header
         return MetaCommand(name, line[end:].strip().decode("utf-8", "replace"), self.lines)
-
-
-def _terminator_at(region: bytes) -> int:
-    """Where the `\\.` line that ends COPY rows starts in `region` (whole lines), or -1. As psql
-    has it: the line is `\\.` and nothing after it but carriage returns."""
-    pos = 0
-    while True:
-        if region.startswith(b"\\.", pos):
-            candidate = pos
-        else:
-            found = region.find(b"\n\\.", pos)
-            if found < 0:
-                return -1
-            candidate = found + 1
-        line_end = region.index(b"\n", candidate)
-        if not region[candidate + 2 : line_end].strip(b"\r"):
-            return candidate
-        pos = line_end + 1
 
 
 def skip_comments(text: bytes, pos: int = 0) -> int:

@@ -75,27 +75,20 @@ _PROGRESS_EVERY = 0.5  # seconds
 
 
 class _Tee:
-    """A readline()/read() source that also writes what it reads to `out` (the decompressed spool),
-    up to `budget` bytes (`max_size`): a compression bomb stops there. peek() passes through."""
+    """A readline() source that also writes what it reads to `out` (the decompressed spool), up to
+    `budget` bytes (`max_size`): a compression bomb stops there."""
 
     def __init__(self, stream: IO[bytes], out: IO[bytes], budget: int, what: str) -> None:
         self._stream, self._out = stream, out
         self._left, self._budget, self._what = budget, budget, what
-        if hasattr(stream, "peek"):
-            self.peek = stream.peek
-
-    def _through(self, data: bytes) -> bytes:
-        self._left -= len(data)
-        if self._left < 0:
-            raise over_budget(self._what, self._budget)
-        self._out.write(data)
-        return data
 
     def readline(self, limit: int = -1) -> bytes:
-        return self._through(self._stream.readline(limit))
-
-    def read(self, size: int = -1) -> bytes:
-        return self._through(self._stream.read(size))
+        line = self._stream.readline(limit)
+        self._left -= len(line)
+        if self._left < 0:
+            raise over_budget(self._what, self._budget)
+        self._out.write(line)
+        return line
 
 
 def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from pytest_liftbackup.dump.sql_script import CopyBlock, MetaCommand, ScriptSyntaxError, SqlScript, Statement
 
@@ -124,50 +122,3 @@ def test_toc_headers_of_every_pg_dump_version_name_the_owner(header: bytes) -> N
     [statement] = SqlScript(io.BytesIO(header + b"\n--\n\nCREATE TABLE t (a int);\n"))
     assert isinstance(statement, Statement) and statement.entry is not None
     assert statement.entry.owner == "lift_admin"
-
-
-# COPY rows nobody reads are skipped a buffer at a time (SqlScript._skip_rows); a reader gets them line
-# by line. Both must find the same end, line count and errors, also where a buffer ends mid-row.
-ROW_PIECES = ["a", "\t", "\\.", "\\\\.", ".", "\\", "\r", "\n", "\r\n", "\\N", "x\\.y", "\n\\.x\n"]
-
-
-def blocks_found(text: bytes, read_rows: bool, window: int) -> list[object]:
-    import pytest_liftbackup.dump.sql_script as sql_script
-
-    saved, sql_script._WINDOW = sql_script._WINDOW, window
-    found: list[object] = []
-    blocks: list[CopyBlock] = []
-    try:
-        script = SqlScript(io.BufferedReader(io.BytesIO(text), buffer_size=max(window, 8)))
-        for event in script:
-            if isinstance(event, CopyBlock):
-                found.append(("COPY", event.start))
-                blocks.append(event)  # its end and line count are known once its rows are passed over
-                if read_rows:
-                    b"".join(event.data)
-            elif isinstance(event, Statement):
-                found.append((event.sql, event.line))
-        found += [(block.end, block.lines) for block in blocks]
-        found.append(("end", script.lines, script.offset, script.complete))
-    except ScriptSyntaxError as exc:
-        found.append(("error", str(exc), exc.line))
-    finally:
-        sql_script._WINDOW = saved
-    return found
-
-
-@given(
-    rows=st.lists(st.lists(st.sampled_from(ROW_PIECES), max_size=6).map("".join), max_size=8),
-    terminator=st.sampled_from(["\\.\n", "\\.\r\n", "\\.\r\r\n", "\\.", "", "\\.x\n"]),
-    window=st.sampled_from([1, 2, 3, 5, 8, 64, 1 << 20]),
-)
-@settings(max_examples=400, deadline=None)
-def test_rows_skipped_a_buffer_at_a_time_end_where_rows_read_line_by_line_end(
-    rows: list[str], terminator: str, window: int
-) -> None:
-    text = "SELECT 1;\nCOPY t (a) FROM stdin;\n" + "\n".join(rows) + ("\n" if rows else "") + terminator
-    text += "\nSELECT 2;\n-- PostgreSQL database dump complete\n"
-    data = text.encode()
-    read = blocks_found(data, read_rows=True, window=window)
-    assert blocks_found(data, read_rows=False, window=window) == read
-    assert len(read) >= 3
