@@ -210,6 +210,17 @@ def _stderr_summary(stderr: bytes) -> tuple[str, str, str]:
     return message, entry, statement
 
 
+def _cause_of_worker_death(access: ArchiveAccess) -> str | None:
+    """pg_restore -j sometimes reports only that a worker died (seen under load: the worker's own error
+    never reached stderr). Reading the whole archive again, into nothing and with no server, finds a
+    damaged one's error; None when the archive reads whole (the cause was elsewhere)."""
+    done = access.run(["-f", os.devnull], timeout=600)
+    if done.returncode == 0:
+        return None
+    message = _stderr_summary(done.stderr)[0]
+    return None if message.startswith(_CONSEQUENCE) else message
+
+
 @dataclass
 class ArchivePlan:
     """What reading the archive's schema told us before restoring it."""
@@ -315,6 +326,8 @@ def restore(
     done = access.run(args, env, on_line=_counter(access, progress) if progress else None)
     if done.returncode != 0:
         message, entry, statement = _stderr_summary(done.stderr)
+        if message.startswith(_CONSEQUENCE):
+            message = _cause_of_worker_death(access) or message
         if "corrupt archive" in message or "end of file" in message:
             message += "; the archive is damaged or cut short; take a new backup"
         hinted = with_hint(message, done.stderr.decode("utf-8", "replace"))
