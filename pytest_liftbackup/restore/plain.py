@@ -278,7 +278,7 @@ def execute(
                     elif admin is not None and copy is None:
                         stats.superuser_statements += elevation.run(admin, conn, statement)
                     else:
-                        run_statement(conn, statement, copy, rows)
+                        run_statement(conn, statement, copy, rows, idle=idle)
                 except psycopg.Error as exc:
                     raise _restore_error(info, statement, exc) from None
                 if key is not None:

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import errors
 
 from pytest_liftbackup.dump.sql_script import CopyBlock, Statement
+from pytest_liftbackup.restore.fresh_load import load_fresh
 from pytest_liftbackup.restore.tasks import Task, TaskOrder
 
 _CHUNK = 1 << 20
@@ -47,13 +48,25 @@ def copy_span(conn: psycopg.Connection[Any], statement: bytes, text: IO[bytes], 
 
 
 def run_statement(
-    conn: psycopg.Connection[Any], statement: Statement, copy: CopyBlock | None, text: IO[bytes]
+    conn: psycopg.Connection[Any],
+    statement: Statement,
+    copy: CopyBlock | None,
+    text: IO[bytes],
+    *,
+    idle: bool = True,
 ) -> None:
-    """One statement of the dump; a COPY takes its rows from the dump text by offset."""
-    if copy is not None:
-        copy_span(conn, statement.sql, text, copy.start, copy.end)
-    else:
+    """One statement of the dump; a COPY takes its rows from the dump text by offset, into a table
+    it has only just created the fast way (`restore/fresh_load`) when no transaction is open."""
+    if copy is None:
         conn.execute(statement.sql)
+        return
+    block = copy
+
+    def send_rows(on: psycopg.Connection[Any], copy_statement: bytes) -> None:
+        copy_span(on, copy_statement, text, block.start, block.end)
+
+    if not (idle and load_fresh(conn, statement.sql, send_rows)):
+        send_rows(conn, statement.sql)
 
 
 class _Worker:

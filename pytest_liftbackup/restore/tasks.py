@@ -88,6 +88,12 @@ def _trigger_key(trigger: bytes, table: str) -> str:
     return "trigger " + _name(trigger) + " on " + table
 
 
+def copy_target(statement: bytes) -> str | None:
+    """The table a `COPY ... FROM stdin` names, as written (quotes kept: `to_regclass` reads it)."""
+    match = _COPY.match(statement)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
 def task_for(statement: Statement, copy: CopyBlock | None = None) -> Task | None:
     """The task this statement is, or None when it must run as a barrier."""
     text = statement.sql
