@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.helpers import REPO
 
@@ -20,3 +21,29 @@ def test_the_benchmarks_collect() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_c_liftbackup_plain_restore[medium]" in done.stdout
     assert "test_rerun_with_reuse[small]" in done.stdout
+
+
+def test_a_failing_benchmark_shows_its_servers_log(tmp_path: Path) -> None:
+    """A benchmark server that stops answering says why in its log: a failure prints the end of it."""
+    (tmp_path / "test_fails.py").write_text(
+        "def test_fails(tuned_server):\n    raise AssertionError('the server stopped answering')\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "benchmarks.conftest",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tuned_server log (last 4000 characters)" in done.stdout
+    assert "database system is ready to accept connections" in done.stdout
