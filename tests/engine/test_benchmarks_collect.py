@@ -10,14 +10,18 @@ from pathlib import Path
 from tests.helpers import REPO
 
 
-def test_the_benchmarks_collect() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks/", "--collect-only", "-q", "-p", "no:cacheprovider"],
+def pytest_in_repo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_the_benchmarks_collect() -> None:
+    done = pytest_in_repo("benchmarks/", "--collect-only", "-q")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_c_liftbackup_plain_restore[medium]" in done.stdout
     assert "test_rerun_with_reuse[small]" in done.stdout
@@ -28,22 +32,7 @@ def test_a_failing_benchmark_shows_its_servers_log(tmp_path: Path) -> None:
     (tmp_path / "test_fails.py").write_text(
         "def test_fails(tuned_server):\n    raise AssertionError('the server stopped answering')\n"
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "benchmarks.conftest",
-            "-p",
-            "no:cacheprovider",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = pytest_in_repo("-p", "benchmarks.conftest", str(tmp_path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "tuned_server log (last 4000 characters)" in done.stdout
     assert "database system is ready to accept connections" in done.stdout
