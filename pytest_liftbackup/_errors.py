@@ -19,6 +19,8 @@ class Setting(enum.Enum):
     TIMEOUT = "timeout"
     MIGRATIONS = "migrations"
     IDENTITY = "identity"
+    TERMINATE_CONNECTIONS = "terminate_connections"  # the command's restore into the main database
+    TABLE = "table"  # the same, of chosen tables only (repeatable: `tables=[...]` in the API)
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,15 @@ Spelling = Callable[[Setting, "str | None"], str]
 
 
 def api_spelling(setting: Setting, value: str | None) -> str:
-    """How the Python API names a setting: its RestorerConfig field."""
+    """How the Python API names a setting: its RestorerConfig (or MainRestore) field."""
+    if setting is Setting.TABLE:
+        return "tables=[...]" if value is None else f"tables=[{value!r}]"
     if value is None:
-        return f"{setting.value}=True" if setting is Setting.TRUSTED else setting.value
+        return (
+            f"{setting.value}=True"
+            if setting in (Setting.TRUSTED, Setting.TERMINATE_CONNECTIONS)
+            else setting.value
+        )
     return f"{setting.value}={value}"
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import LiftbackupError, Part, Setting
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
@@ -54,7 +54,7 @@ class MainRestore:
     migrations: Path | None = None
     config: RestorerConfig = field(default_factory=RestorerConfig)
     identity: Path | None = None
-    terminate: bool = False
+    terminate_connections: bool = False
     tables: list[str] = field(default_factory=list)  # a selective restore of these tables' rows
 
 
@@ -70,18 +70,19 @@ class MainRestoreResult:
 def preflight(request: MainRestore) -> Target:
     """Before anything runs: the DSN works, the role may do every step, no one else is connected."""
     target = Target(request.dsn)
-    if missing := target.missing_privileges(request.terminate, bool(request.tables)):
+    if missing := target.missing_privileges(request.terminate_connections, bool(request.tables)):
         raise TargetRefused(f"{target.user} lacks what this restore needs: {'; '.join(missing)}; {UNCHANGED}")
-    if not request.terminate and (sessions := target.sessions()):
-        raise TargetRefused(_busy(target.database, sessions))
+    if not request.terminate_connections and (sessions := target.sessions()):
+        raise TargetRefused(*_busy(target.database, sessions))
     return target
 
 
-def _busy(database: str, sessions: list[Any]) -> str:
+def _busy(database: str, sessions: list[Any]) -> tuple[Part, ...]:
     return (
-        f"{database} has other sessions: {'; '.join(map(str, sessions))}. "
-        "Stop the application first, or pass "
-        f"--terminate-connections to end them; {UNCHANGED}"
+        f"{database} has other sessions: {'; '.join(map(str, sessions))}. ",
+        "Stop the application first, or pass ",
+        Setting.TERMINATE_CONNECTIONS,
+        f" to end them; {UNCHANGED}",
     )
 
 
@@ -97,9 +98,9 @@ def restore_main(
         if not verdict.passed:
             raise VerificationFailed(f"{request.dump}: the backup failed verification; {UNCHANGED}", verdict)
         on_step("sessions")
-        ended = [str(s) for s in target.terminate_sessions()] if request.terminate else []
+        ended = [str(s) for s in target.terminate_sessions()] if request.terminate_connections else []
         if sessions := target.sessions():
-            raise TargetRefused(_busy(target.database, sessions))
+            raise TargetRefused(*_busy(target.database, sessions))
         on_step("safety backup")
         safety = take_backup(request.dsn, request.backup_dir, pg_bin=request.config.pg_bin)
         checked = verify([safety.path], config=request.config)
@@ -127,7 +128,7 @@ def restore_main(
                 result.replaced = _replace(request, restorer, info)
             else:
                 restorer.close_connections()
-                if request.terminate:
+                if request.terminate_connections:
                     target.terminate_sessions()
                 target.copy_properties()
                 result.previous = target.swap()

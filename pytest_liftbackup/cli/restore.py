@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         migrations=args.migrations,
         config=restorer_config(args),
         identity=args.identity,
-        terminate=args.terminate_connections,
+        terminate_connections=args.terminate_connections,
         tables=args.table,
     )
     if not args.dump.exists():
@@ -146,7 +146,8 @@ def _plan(request: MainRestore, database: str) -> list[str]:
     return [
         f"1. verify {request.dump} in a throwaway PostgreSQL (restore, checks from "
         f"{', '.join(request.checks) or 'none'}, manifest)",
-        f"2. {'end' if request.terminate else 'refuse if there are'} other sessions on {database}",
+        f"2. {'end' if request.terminate_connections else 'refuse if there are'} other sessions "
+        f"on {database}",
         f"3. back up {database} into {request.backup_dir} and verify that backup",
         f"4. restore into a staging database beside {database} and run the checks there",
         last,

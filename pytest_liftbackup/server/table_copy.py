@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import Given, LiftbackupError, Setting
 
 
 class TablesRefused(LiftbackupError):
@@ -55,7 +55,8 @@ def resolve(conn: psycopg.Connection[Any], names: list[str]) -> list[Table]:
                 else f"{len(rows)} tables ({', '.join(f'{r[0]}.{r[1]}' for r in rows)})"
             )
             raise TablesRefused(
-                f"--table {given}: {where} of that name in the live database; write schema.table"
+                Given(Setting.TABLE, given),
+                f": {where} of that name in the live database; write schema.table",
             )
         found.append(Table(*rows[0]))
     return found
@@ -145,7 +146,9 @@ def replace_tables(
                 raise TablesRefused(
                     f"foreign key {key[0]} from {key[1]}.{key[2]} to {key[4]}.{key[5]} would break: {broken} "
                     f"rows of {key[1]}.{key[2]} would reference rows the backup does not have. Restore those "
-                    "tables too (--table), or the whole database; nothing was changed"
+                    "tables too (",
+                    Setting.TABLE,
+                    "), or the whole database; nothing was changed",
                 )
         live.commit()
     except BaseException:

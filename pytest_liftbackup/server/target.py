@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import LiftbackupError, Setting
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.database_properties import copy_properties
 from pytest_liftbackup.server.database_shape import DatabaseShape
@@ -178,7 +178,7 @@ class Target:
                 f"membership in the owner of {self.database} (to rename it and give the new one its owner)"
             )
         if terminate and not signal:
-            missing.append("pg_signal_backend (to end other sessions with --terminate-connections)")
+            missing.append("pg_signal_backend (to end the other sessions, as asked)")
         if selective:
             missing.append("SUPERUSER (a selective restore replaces rows with triggers off)")
         return missing
@@ -211,8 +211,9 @@ class Target:
         for name in (first, second):
             if found := self.sessions(name):
                 raise TargetRefused(
-                    f"{name} has other sessions: {'; '.join(map(str, found))}. Stop the application, or pass "
-                    "--terminate-connections"
+                    f"{name} has other sessions: {'; '.join(map(str, found))}. ",
+                    "Stop the application, or pass ",
+                    Setting.TERMINATE_CONNECTIONS,
                 )
         rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
         try:

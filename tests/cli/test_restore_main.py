@@ -82,6 +82,7 @@ def test_restore_refuses_while_the_application_is_connected_and_can_end_its_sess
             f"liftbackup: refused: {live.name} has other sessions: pid {app.info.backend_pid}, lift_app (lift-simulator)"
             in done.stderr
         )
+        assert "Stop the application first, or pass --terminate-connections to end them" in done.stderr
         assert live.facts() == before and live.databases() == [live.name]
         done = liftbackup("restore", dump, "--dsn", live.dsn, "--yes", "--terminate-connections")
         assert done.returncode == 0, said(done)

@@ -100,6 +100,24 @@ def test_errors_name_settings_as_the_api_spells_them_and_the_plugin_its_own_way(
     assert str(caught.value).startswith("max_size: ")  # worded when shown: the plugin's run left no mark
 
 
+def test_the_main_restores_refusals_name_its_settings_as_each_front_end_spells_them() -> None:
+    """The restore into the main database is the command's and the API's (MainRestore): its refusals
+    carry the setting, so the command says --terminate-connections and the API terminate_connections."""
+    from pytest_liftbackup._errors import Given, Setting, api_spelling, flags, spelled
+    from pytest_liftbackup.api.main_restore import _busy
+    from pytest_liftbackup.server.table_copy import TablesRefused
+    from pytest_liftbackup.server.target import TargetRefused
+
+    busy = TargetRefused(*_busy("lift_simulator", ["pid 7, lift_app (lift-simulator)"]))
+    table = TablesRefused(Given(Setting.TABLE, "lift_system"), ": no table of that name")
+    with spelled(flags("--")):
+        assert "or pass --terminate-connections to end them; " in str(busy)
+        assert str(table) == "--table=lift_system: no table of that name"
+    with spelled(api_spelling):
+        assert "or pass terminate_connections=True to end them; " in str(busy)
+        assert str(table) == "tables=['lift_system']: no table of that name"
+
+
 @pytest.mark.parametrize("form", ["plain", "custom"])
 def test_a_reuse_miss_hashes_the_dump_once(
     form: str, dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
