@@ -3,6 +3,7 @@ outside the default suite, so a moved module would otherwise break them unnotice
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,21 @@ def test_a_failing_benchmark_shows_its_servers_log(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "tuned_server log (last 4000 characters)" in done.stdout
     assert "database system is ready to accept connections" in done.stdout
+
+
+def test_phases_prints_the_restores_timeline(tmp_path: Path) -> None:
+    """`python benchmarks/phases.py SIZE` (README "Restore speed": where the time goes)."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/phases.py", "small", "--jobs", "2"],
+        cwd=REPO,
+        env={**os.environ, "LIFTBACKUP_BENCH_DUMPS": str(tmp_path / "dumps")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "first pass (scan, sha256): " in done.stdout
+    assert (
+        "COPY lift_simulator.lift_system_version (" in done.stdout
+        or "task time per kind: copy" in done.stdout
+    )
