@@ -263,7 +263,7 @@ def restore(
     budget = options.limits.max_bytes(info.size)
     host: Host | None = None
     try:
-        starting = _HostStart(get_host if info.size >= START_BESIDE_SCAN else None)
+        starting = _HostStart(get_host, beside_scan=info.size >= START_BESIDE_SCAN)
         try:
             read = _read(outcome, pg_restore, workdir, options.trusted, budget)
         except BaseException:
@@ -271,7 +271,7 @@ def restore(
             raise
         try:
             waited = time.perf_counter()
-            host = starting.result(get_host)
+            host = starting.result()
             started += time.perf_counter() - waited  # a server start is not part of the restore
             throwaway = isinstance(host, ThrowawayServer)
             if isinstance(host, ThrowawayServer):
@@ -315,23 +315,22 @@ START_BESIDE_SCAN = 32 << 20
 
 
 class _HostStart:
-    """The server, asked for beside the dump's safety scan (or after it, without `get_host` here):
+    """The server, asked for beside the dump's safety scan (`beside_scan`) or once it has passed:
     neither needs the other. Nothing runs on the server before the scan has passed; a failed or
     interrupted scan still waits for the start to end, so the run's cleanup finds the server."""
 
-    def __init__(self, get_host: Callable[[], Host] | None) -> None:
+    def __init__(self, get_host: Callable[[], Host], *, beside_scan: bool) -> None:
+        self._get_host = get_host
         self._host: Host | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        if get_host is not None:
-            self._thread = threading.Thread(
-                target=self._start, args=(get_host,), name="liftbackup-host-start"
-            )
+        if beside_scan:
+            self._thread = threading.Thread(target=self._start, name="liftbackup-host-start")
             self._thread.start()
 
-    def _start(self, get_host: Callable[[], Host]) -> None:
+    def _start(self) -> None:
         try:
-            self._host = get_host()
+            self._host = self._get_host()
         except BaseException as exc:  # handed to the restore, which raises it in its own thread
             self._error = exc
 
@@ -339,9 +338,9 @@ class _HostStart:
         if self._thread is not None:
             self._thread.join()
 
-    def result(self, get_host: Callable[[], Host]) -> Host:
+    def result(self) -> Host:
         if self._thread is None:
-            return get_host()
+            return self._get_host()
         self._thread.join()
         if self._error is not None:
             raise self._error

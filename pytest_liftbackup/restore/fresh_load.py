@@ -39,7 +39,7 @@ class _NotFresh(Exception):
 
 def freeze_statement(statement: bytes) -> bytes | None:
     """The COPY with FREEZE added, or None when it is not pg_dump's plain `COPY t (...) FROM stdin;`."""
-    if not _PLAIN_COPY.match(statement) or copy_target(statement) is None:
+    if not _PLAIN_COPY.match(statement):
         return None
     return statement.rstrip().rstrip(b";").rstrip() + b" WITH (FREEZE)"
 
