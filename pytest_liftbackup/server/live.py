@@ -1,8 +1,9 @@
 """The team's own server (the one the app uses), reached by a DSN or libpq's usual places.
 
 Credentials come from where libpq finds them: the DSN, PG* variables, `.pgpass`, a service file.
-They never reach output or process arguments: tools started against the server get the connection's
-settings as PG* variables (see databases.pg_env), and messages show user@host:port/db only.
+They never reach output or process arguments: tools started against the server get every setting of
+the connection (`settings`) through libpq's PG* variables and a private password file (see
+libpq_env.tool_env), and messages show user@host:port/db only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, Setting
-from pytest_liftbackup.server.databases import conninfo_from, pg_env, redacted
+from pytest_liftbackup.server.databases import conninfo_from, redacted
 
 
 def parameters(dsn: str | None) -> dict[str, str]:
@@ -54,10 +55,17 @@ def described(conn: psycopg.Connection[Any]) -> str:
     return redacted({"user": info.user, "host": info.host, "port": str(info.port), "dbname": info.dbname})
 
 
-def tool_env(conn: psycopg.Connection[Any]) -> dict[str, str]:
-    """PG* variables that take pg_dump or psql to where `conn` is, as `conn`'s user."""
-    params = {k: v for k, v in conn.info.get_parameters().items() if k == "sslmode"}
+def settings(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Every libpq setting `conn` was made with, wherever libpq found it (the DSN, PG* variables, a
+    service file, the password file), aimed at the very server `conn` reached: a tool given these
+    connects as `conn` did, TLS files, channel binding and all. A service is resolved already, so it is
+    not named again (its values would override ours)."""
+    params = {
+        k: v for k, v in conn.info.get_parameters().items() if k not in ("service", "servicefile", "passfile")
+    }
     params.update(host=conn.info.host, port=str(conn.info.port), user=conn.info.user, dbname=conn.info.dbname)
+    if "hostaddr" in params:
+        params["hostaddr"] = conn.info.hostaddr
     if conn.info.password:
         params["password"] = conn.info.password
-    return pg_env(params)
+    return params
