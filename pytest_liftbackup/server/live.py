@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup._errors import LiftbackupError, Setting
+from pytest_liftbackup._errors import LiftbackupError, Setting, word
 from pytest_liftbackup.server.databases import conninfo_from, redacted
 
 
@@ -21,10 +21,30 @@ def parameters(dsn: str | None) -> dict[str, str]:
     try:
         info = psycopg.conninfo.conninfo_to_dict(dsn or "")
     except psycopg.ProgrammingError:
-        raise LiftbackupError(
-            Setting.DSN, ": not a valid connection string; expected postgresql://user:password@host:port/db"
-        ) from None
+        raise LiftbackupError(Setting.DSN, f": not a valid connection string; expected {_SHAPE}") from None
     return {k: str(v) for k, v in info.items() if v is not None}
+
+
+_SHAPE = (
+    "postgresql://user@host:port/db, the password in ~/.pgpass or PGPASSFILE (or the whole DSN in "
+    "LIFTBACKUP_DSN), never on the command line"
+)
+
+
+def password_warning(dsn: str | None) -> str | None:
+    """A one-line warning for a DSN given on the command line with a password in it: every user of the
+    machine can read a process's arguments (`ps`). None when there is no password (or no valid DSN)."""
+    try:
+        if not dsn or not psycopg.conninfo.conninfo_to_dict(dsn).get("password"):
+            return None
+    except psycopg.ProgrammingError:
+        return None
+    return word(
+        "warning: ",
+        Setting.DSN,
+        " holds a password, which other users of this machine can read in the process list; "
+        "put it in ~/.pgpass or PGPASSFILE, or give the DSN in LIFTBACKUP_DSN",
+    )
 
 
 def connect(

@@ -206,3 +206,27 @@ def test_every_libpq_variable_is_in_the_table() -> None:
     known = {o.keyword.decode(): (o.envvar or b"").decode() for o in pq.Conninfo.get_defaults()}
     with_variable = {k: v for k, v in known.items() if v and k != "password"}
     assert {k: v for k, (v, _) in VARIABLES.items() if k in known} == with_variable
+
+
+WARNING = (
+    "liftbackup: warning: --dsn holds a password, which other users of this machine can read in the "
+    "process list; put it in ~/.pgpass or PGPASSFILE, or give the DSN in LIFTBACKUP_DSN\n"
+)
+
+
+def test_a_password_on_the_command_line_draws_one_warning(tls: TlsServer, tmp_path: Path) -> None:
+    dsn = f"postgresql://scram_user:{PASSWORD}@{tls.address}:5432/shop?sslmode=require"
+    pg_bin = ("--pg-bin", tls.pg_bin)
+    given = liftbackup("backup", "--dsn", dsn, "--dir", tmp_path / "a", *pg_bin)
+    assert given.returncode == 0, said(given)
+    assert given.stderr == WARNING
+    from_env = liftbackup("backup", "--dir", tmp_path / "b", *pg_bin, env={"LIFTBACKUP_DSN": dsn})
+    assert from_env.returncode == 0 and from_env.stderr == "", said(from_env)
+
+
+def test_a_bad_dsn_suggests_pgpass_never_a_password_on_the_command_line(tmp_path: Path) -> None:
+    done = liftbackup("backup", "--dsn", "not a dsn", "--dir", tmp_path)
+    assert done.returncode == 4 and done.stderr == (
+        "liftbackup: --dsn: not a valid connection string; expected postgresql://user@host:port/db, the "
+        "password in ~/.pgpass or PGPASSFILE (or the whole DSN in LIFTBACKUP_DSN), never on the command line\n"
+    )
