@@ -107,6 +107,8 @@ def take_backup(
         flyway_version=flyway,
         tables=facts,
     )
+    if to is not None:
+        manifest.seal(to)  # no table's digest in clear beside an encrypted file (api/manifest)
     manifest.write(manifest_path(path))
     seconds = time.perf_counter() - started
     log(

@@ -4,7 +4,11 @@ user could read them, and messages never invite a password onto the command line
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -19,7 +23,8 @@ from pytest_liftbackup.server import live as _live
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.libpq_env import tool_env
 from pytest_liftbackup.server.throwaway import ThrowawayServer, restore_settings
-from tests.cli.conftest import PASSWORD, liftbackup, said
+from tests.cli.conftest import PASSWORD, Live, liftbackup, said
+from tests.cli.test_backup_and_verify import age_key, backup  # noqa: F401 (age_key: a fixture)
 
 
 def _openssl(*args: str | Path) -> None:
@@ -230,3 +235,61 @@ def test_a_bad_dsn_suggests_pgpass_never_a_password_on_the_command_line(tmp_path
         "liftbackup: --dsn: not a valid connection string; expected postgresql://user@host:port/db, the "
         "password in ~/.pgpass or PGPASSFILE (or the whole DSN in LIFTBACKUP_DSN), never on the command line\n"
     )
+
+
+def _pins(live: Live) -> str:
+    """A table of one 4-digit PIN, and its unsalted digest as a manifest in clear holds it."""
+    live.execute(
+        "SET ROLE lift_admin; CREATE TABLE lift_simulator.pins (pin text); "
+        "INSERT INTO lift_simulator.pins VALUES ('4711')"
+    )
+    digest = live.facts()["lift_simulator.pins"].digest
+    assert digest == hashlib.sha256(b"(4711)\n").hexdigest()  # what 10,000 guesses would find
+    return digest
+
+
+def test_an_encrypted_backups_manifest_holds_nothing_guessable(
+    live: Live, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The tables of an encrypted backup's manifest are sealed to its recipients: no digest a guess of
+    the content could match, not even the table names; verify with the identity still proves them."""
+    _pins(live)
+    recipient, key = request.getfixturevalue("age_key")
+    dump = backup(live, tmp_path / "b", "--encrypt-to", recipient)
+    beside = Path(f"{dump}.manifest.json")
+    text = beside.read_text()
+    guesses = {hashlib.sha256(f"({pin:04d})\n".encode()).hexdigest() for pin in range(10_000)}
+    assert not guesses & set(re.findall(r"[0-9a-f]{64}", text))
+    assert "pins" not in text and "lift_simulator." not in text
+    manifest = json.loads(text)
+    assert manifest["tables"] == {} and manifest["format_version"] == 2 and manifest["sealed"]
+    done = liftbackup("verify", dump, "--identity", key, "--json")
+    assert done.returncode == 0, said(done)
+    (entry,) = json.loads(done.stdout)["dumps"]
+    assert {c["nodeid"].rsplit("::", 1)[1]: c["outcome"] for c in entry["checks"]}["tables"] == "passed"
+    # The sealed facts are what verify compares: a sealed digest changed is a difference found.
+    import pyrage
+
+    identity = pyrage.x25519.Identity.from_str(key.read_text().splitlines()[-1])
+    tables = json.loads(pyrage.decrypt(base64.b64decode(manifest["sealed"]), [identity]))
+    tables["lift_simulator.pins"]["digest"] = "0" * 64
+    sealed = pyrage.encrypt(json.dumps(tables).encode(), [pyrage.x25519.Recipient.from_str(recipient)])
+    beside.write_text(json.dumps({**manifest, "sealed": base64.b64encode(sealed).decode()}))
+    changed = liftbackup("verify", dump, "--identity", key)
+    assert changed.returncode == 1
+    assert "lift_simulator.pins: 1 rows as the manifest says, but their content differs" in changed.stdout
+
+
+def test_the_safety_backup_of_an_encrypted_backup_is_encrypted(
+    live: Live, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    recipient, key = request.getfixturevalue("age_key")
+    dump = backup(live, tmp_path / "b", "--encrypt-to", recipient)
+    done = liftbackup("restore", dump, "--dsn", live.dsn, "--yes", "--identity", key, "--json")
+    assert done.returncode == 0, said(done)
+    safety = Path(json.loads(done.stdout)["safety_backup"])
+    assert safety.name.endswith(".sql.age") and safety.read_bytes().startswith(b"age-encryption.org/v1\n")
+    assert b"lift_simulator" not in safety.read_bytes()
+    manifest = json.loads(Path(f"{safety}.manifest.json").read_text())
+    assert manifest["encrypted"] and manifest["tables"] == {} and manifest["sealed"]
+    assert liftbackup("verify", safety, "--identity", key).returncode == 0
