@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._errors import Given, LiftbackupError, Setting
 from pytest_liftbackup.server.unprivileged import OsUser
 
 # keyword -> (variable, first major version whose libpq reads it): an older tool ignores an unknown
@@ -107,7 +107,8 @@ def variables(info: Mapping[str, str], major: int, tool: str = "the tool") -> di
         if major < since:
             raise LiftbackupError(
                 f"the connection setting {key} needs {tool} {since} or later, and this one is {major}: "
-                "install a newer PostgreSQL client and pass its bin folder (--pg-bin)"
+                "install a newer PostgreSQL client and pass its bin folder with ",
+                Given(Setting.PG_BIN, "DIR"),
             )
         found[name] = value
     return found

@@ -164,9 +164,10 @@ def test_channel_binding_reaches_pg_dump(tls: TlsServer, tls_binaries: _binaries
         settings = _live.settings(conn)
     assert settings["channel_binding"] == "require" and settings["password"] == PASSWORD
     for binding, refused in (("require", True), ("prefer", False)):
-        trusted = {**settings, "user": "trust_user", "channel_binding": binding}
+        # keepalives_idle has no PG* variable: it goes in the private service file, which pg_dump reads
+        trusted = {**settings, "user": "trust_user", "channel_binding": binding, "keepalives_idle": "7"}
         with tool_env(trusted, pg_binaries.major, tool="pg_dump") as env:
-            assert "PGPASSWORD" not in env and "channel binding" not in " ".join(env)
+            assert "PGPASSWORD" not in env and env["PGSERVICE"] == "liftbackup"
             done = subprocess.run([pg_dump, "--schema-only"], env=env, capture_output=True, text=True)
         assert (done.returncode != 0) is refused, done.stderr
         if refused:
@@ -199,6 +200,22 @@ def test_a_restore_into_main_finds_the_password_in_pgpassfile_as_root(tls: TlsSe
     done = liftbackup("restore", dump, "--dsn", dsn, "--yes", "--pg-bin", tls.pg_bin, env=env)
     assert done.returncode == 0, said(done)
     assert "restore " in (tmp_path / "b" / "liftbackup.log").read_text()
+
+
+def test_a_setting_the_tools_libpq_is_too_old_for_is_an_error_not_dropped() -> None:
+    from pytest_liftbackup._errors import LiftbackupError, flags, spelled
+    from pytest_liftbackup.server.libpq_env import variables
+
+    with pytest.raises(LiftbackupError) as refused:
+        variables({"require_auth": "scram-sha-256"}, 15, "pg_dump")
+    with spelled(flags("--")):  # as the command words it
+        assert str(refused.value) == (
+            "the connection setting require_auth needs pg_dump 16 or later, and this one is 15: install a "
+            "newer PostgreSQL client and pass its bin folder with --pg-bin=DIR"
+        )
+    # its default is how an older libpq behaves anyway: left out, not refused
+    assert variables({"sslcertmode": "allow", "sslmode": "require"}, 15) == {"PGSSLMODE": "require"}
+    assert variables({"require_auth": "scram-sha-256"}, 16) == {"PGREQUIREAUTH": "scram-sha-256"}
 
 
 def test_every_libpq_variable_is_in_the_table() -> None:
