@@ -31,6 +31,7 @@ from pytest_liftbackup.dump.inspect import major_of
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.databases import server_version_of
+from pytest_liftbackup.server.libpq_env import tool_env
 
 EXTENSIONS = {"plain": ".sql", "custom": ".dump"}
 LOG_NAME = "liftbackup.log"
@@ -106,6 +107,8 @@ def take_backup(
         flyway_version=flyway,
         tables=facts,
     )
+    if to is not None:
+        manifest.seal(to)  # no table's digest in clear beside an encrypted file (api/manifest)
     manifest.write(manifest_path(path))
     seconds = time.perf_counter() - started
     log(
@@ -166,7 +169,7 @@ class _PgDump:
             f"--snapshot={snapshot}",
             "--no-password",
         ]
-        self._env = {**os.environ, **live.tool_env(conn)}  # the password as PGPASSWORD, never an argument
+        self._settings, self._major = live.settings(conn), binaries.major  # given to pg_dump by tool_env
         self._where = live.described(conn)
         self._to, self._progress = to, progress
         self.facts: Any = None
@@ -174,8 +177,12 @@ class _PgDump:
 
     def into(self, partial: Path, read_facts: Callable[[], Any]) -> tuple[str, int]:
         """Run pg_dump into `partial` while `read_facts` reads the same snapshot; sha256 and size."""
-        with tempfile.TemporaryFile() as errors, open(partial, "xb") as out:
-            proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=errors, env=self._env)
+        with (
+            tool_env(self._settings, self._major, tool="pg_dump") as env,
+            tempfile.TemporaryFile() as errors,
+            open(partial, "xb") as out,
+        ):
+            proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=errors, env=env)
             sink = _Sink(out, self._progress)
             assert proc.stdout is not None
             copier = threading.Thread(target=self._copy, args=(proc.stdout, sink), daemon=True)

@@ -21,9 +21,11 @@ from typing import Any
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
-from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
+from pytest_liftbackup.api.manifest import manifest_path, read_manifest, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify, verify_found
+from pytest_liftbackup.dump import encryption
+from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
@@ -94,7 +96,7 @@ def restore_main(
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
     with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
         on_step("verify")
-        verdict = verify_found([info], checks, request.config)
+        verdict = verify_found([info], checks, request.config, request.identity)
         if not verdict.passed:
             raise VerificationFailed(f"{request.dump}: the backup failed verification; {UNCHANGED}", verdict)
         on_step("sessions")
@@ -102,8 +104,13 @@ def restore_main(
         if sessions := target.sessions():
             raise TargetRefused(*_busy(target.database, sessions))
         on_step("safety backup")
-        safety = take_backup(request.dsn, request.backup_dir, pg_bin=request.config.pg_bin)
-        checked = verify([safety.path], config=request.config)
+        safety = take_backup(
+            request.dsn,
+            request.backup_dir,
+            encrypt_to=_safety_recipients(request, info),
+            pg_bin=request.config.pg_bin,
+        )
+        checked = verify([safety.path], config=request.config, identity=request.identity)
         if not checked.passed:
             raise VerificationFailed(
                 f"{safety.path}: the safety backup failed verification; {UNCHANGED}", checked
@@ -121,7 +128,7 @@ def restore_main(
                     f"{o.check.name}: {o.record.get('error') or o.record.get('report', '')}" for o in failed
                 )
                 raise VerificationFailed(f"checks failed on the staging database; {UNCHANGED}:\n{said}")
-            _compare_manifest(request.dump, restorer, info)
+            _compare_manifest(request.dump, restorer, info, request.identity)
             on_step("swap")
             result = MainRestoreResult(target.database, None, safety, ended_sessions=ended)
             if request.tables:
@@ -140,11 +147,20 @@ def restore_main(
     return result
 
 
-def _compare_manifest(original: Path, restorer: Restorer, info: Any) -> None:
+def _safety_recipients(request: MainRestore, info: DumpInfo) -> list[str] | None:
+    """An encrypted backup's safety backup is encrypted too: to the public keys of the identity that
+    decrypted it (not to recipients a manifest names: whoever may write the backup folder could name
+    their own), so whoever could read the backup can read its safety backup, and no one else."""
+    if info.encrypted is None or request.identity is None:
+        return None
+    return encryption.public_keys(request.identity)
+
+
+def _compare_manifest(original: Path, restorer: Restorer, info: Any, identity: Path | None) -> None:
     beside = manifest_path(original)
     if not beside.exists():
         return
-    if problems := restored_differences(Manifest.read(beside), restorer.read_connection(info)):
+    if problems := restored_differences(read_manifest(beside, identity), restorer.read_connection(info)):
         raise VerificationFailed(
             f"the staging database differs from {beside.name}; {UNCHANGED}:\n" + "\n".join(problems)
         )

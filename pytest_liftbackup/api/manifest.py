@@ -8,10 +8,19 @@ a dump that restores cleanly but lost rows (an edited file, a COPY block cut and
 The digest is sha256 over the table's rows as text, sorted byte-wise, with every setting that shapes
 how values print fixed (time zone, date style, float digits, bytea output), so that the same rows give
 the same digest on any server and any locale.
+
+An unsalted digest of a small table is a guess away from its content (a table of one 4-digit PIN: 10,000
+guesses), so the manifest of an encrypted backup holds no per-table fact in clear: the table names,
+row counts and digests are `sealed`, an age file (base64) encrypted to the backup's own recipients.
+`verify` with the identity opens it and proves every table as before; without it, the manifest says
+only what the file is (sha256, size, versions, time).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -22,9 +31,11 @@ import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import DumpInputError
+from pytest_liftbackup.dump import encryption
 
 SUFFIX = ".manifest.json"
-FORMAT = 1
+FORMAT = 2  # the newest read: 1 has its tables in clear, 2 (of an encrypted backup) has them sealed
+CLEAR = 1
 # How values print, fixed for the digest: the server's defaults and the user's settings vary.
 _PRINT_SETTINGS = {
     "search_path": "pg_catalog",
@@ -64,10 +75,38 @@ class Manifest:
     encrypted: bool = False
     flyway_version: str | None = None
     tables: dict[str, TableFacts] = field(default_factory=dict)
-    format_version: int = FORMAT
+    format_version: int = CLEAR
+    sealed: str = ""  # base64 of an age file holding the tables (an encrypted backup's manifest)
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The manifest as written: the tables only in clear when not sealed."""
+        found = asdict(self)
+        if self.sealed:
+            found["tables"] = {}
+        else:
+            del found["sealed"]
+        return found
+
+    def seal(self, to: list[Any]) -> None:
+        """Encrypt the tables to the recipients `to`: written, the manifest shows none of them."""
+        tables = json.dumps({name: asdict(facts) for name, facts in self.tables.items()}, sort_keys=True)
+        self.sealed = base64.b64encode(encryption.seal(tables.encode(), to)).decode("ascii")
+        self.format_version = FORMAT
+
+    def unsealed(self, identity: Path | None, path: Path) -> Manifest:
+        """This manifest with its sealed tables read with `identity` (itself when nothing is sealed)."""
+        if not self.sealed:
+            return self
+        if identity is None:
+            raise DumpInputError(
+                f"{path}: its tables are sealed to the backup's recipients; pass the identity file"
+            )
+        try:
+            data = json.loads(encryption.unseal(base64.b64decode(self.sealed, validate=True), identity, path))
+            tables = {name: TableFacts(int(t["rows"]), str(t["digest"])) for name, t in data.items()}
+        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DumpInputError(f"{path}: its sealed tables are damaged ({type(exc).__name__})") from None
+        return dataclasses.replace(self, tables=tables)
 
     def write(self, path: Path) -> None:
         """Written under a temporary name and renamed: a half-written manifest never exists."""
@@ -95,6 +134,11 @@ class Manifest:
                 f"reads ({FORMAT}); upgrade pytest-liftbackup"
             )
         return manifest
+
+
+def read_manifest(path: Path, identity: Path | None = None) -> Manifest:
+    """The manifest at `path`, its sealed tables (if any) opened with `identity`."""
+    return Manifest.read(path).unsealed(identity, path)
 
 
 def manifest_path(backup: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.checks import Check, load_checks, run_checks
-from pytest_liftbackup.api.manifest import Manifest, manifest_path, restored_differences
+from pytest_liftbackup.api.manifest import Manifest, manifest_path, read_manifest, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.report.verdict import Verdict, restore_record
@@ -30,17 +30,22 @@ def verify(
     folder first, removed at the end."""
     loaded = load_checks(checks, migrations)
     with found_dumps(dumps, identity) as found:
-        return verify_found(found, loaded, config)
+        return verify_found(found, loaded, config, identity)
 
 
-def verify_found(found: list[DumpInfo], loaded: list[Check], config: RestorerConfig | None = None) -> Verdict:
+def verify_found(
+    found: list[DumpInfo],
+    loaded: list[Check],
+    config: RestorerConfig | None = None,
+    identity: Path | None = None,
+) -> Verdict:
     """`verify` of dumps already found (and decrypted) with checks already loaded: for a caller that
-    goes on using them, as the restore into the main database does."""
+    goes on using them, as the restore into the main database does. `identity` opens sealed manifests."""
     verdict_ = Verdict(found)
     with Restorer(found, config) as restorer:
         for dump in found:
             original = dump.given
-            manifest = _manifest_check(verdict_, dump, original)
+            manifest = _manifest_check(verdict_, dump, original, identity)
             outcome = restorer.restore(dump)
             verdict_.add_restore(dump.id, restore_record(outcome))
             verdict_.results[dump.id]["passed" if outcome.ok else "failed"] += 1
@@ -72,13 +77,15 @@ def _record(
     verdict_.results[dump.id][outcome] += 1
 
 
-def _manifest_check(verdict_: Verdict, dump: DumpInfo, original: Path) -> Manifest | None:
+def _manifest_check(
+    verdict_: Verdict, dump: DumpInfo, original: Path, identity: Path | None
+) -> Manifest | None:
     """The file against its manifest, before anything is restored; the manifest, if there is one."""
     beside = manifest_path(original)
     if not beside.exists():
         return None
     try:
-        manifest = Manifest.read(beside)
+        manifest = read_manifest(beside, identity)
     except LiftbackupError as exc:
         _record(verdict_, dump, beside, "manifest::file", [], str(exc))
         return None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api import RestorerConfig
 from pytest_liftbackup.restore.limits import DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Limits
+from pytest_liftbackup.server.live import password_warning
 
 
 class BadInput(Exception):
@@ -19,12 +22,24 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
 
 
+class _GivenDsn(argparse.Action):
+    """--dsn on the command line: one warning if it holds a password (the process list shows it)."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None
+    ) -> None:
+        if warning := password_warning(str(values)):
+            print(f"liftbackup: {warning}", file=sys.stderr, flush=True)
+        setattr(namespace, self.dest, values)
+
+
 def add_dsn(parser: argparse.ArgumentParser, required_note: str) -> None:
     parser.add_argument(
         "--dsn",
+        action=_GivenDsn,
         default=os.environ.get("LIFTBACKUP_DSN"),
         help=f"{required_note} (postgresql://user@host:port/db; env LIFTBACKUP_DSN). Passwords come from "
-        "libpq's usual places: PGPASSWORD, ~/.pgpass, a service file",
+        "libpq's usual places: ~/.pgpass, PGPASSFILE, a service file (never put one on the command line)",
     )
 
 

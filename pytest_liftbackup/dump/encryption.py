@@ -80,6 +80,28 @@ def identities(path: Path) -> list[Any]:
     return found
 
 
+def public_keys(identity: Path) -> list[str]:
+    """The public keys (age1...) of the secret keys in an identity file: whoever holds it can read
+    what is encrypted to them."""
+    return [str(key.to_public()) for key in identities(identity)]
+
+
+def seal(data: bytes, to: list[Any]) -> bytes:
+    """`data` as an age file encrypted to every recipient in `to`."""
+    return bytes(_pyrage().encrypt(data, to))
+
+
+def unseal(data: bytes, identity: Path, what: Path) -> bytes:
+    """What `seal` encrypted, read with the keys of `identity`; `what` names it in the error."""
+    pyrage = _pyrage()
+    try:
+        return bytes(pyrage.decrypt(data, identities(identity)))
+    except pyrage.DecryptError as exc:
+        raise DumpInputError(
+            f"{what}: cannot decrypt its sealed part ({exc}); pass the identity of the backup's recipient"
+        ) from None
+
+
 def encrypt(source: IO[bytes], sink: Any, to: list[Any]) -> None:
     """Stream `source` into `sink`, encrypted to every recipient in `to`."""
     _pyrage().encrypt_io(source, sink, to)

@@ -10,6 +10,7 @@ from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.plugin.run_report import restore_record
 from pytest_liftbackup.plugin.state import LiftbackupSession
 from pytest_liftbackup.restore.limits import human_size
+from pytest_liftbackup.server.live import password_warning
 
 
 def shown_path(path: Path, base: Path) -> Path:
@@ -41,6 +42,8 @@ def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
         lines.append(f"liftbackup: Flyway migrations: {settings.migrations}")
     if settings.dsn:
         lines.append(f"liftbackup: server: existing, from {settings.dsn_source}")
+        if settings.dsn_source.startswith("command line") and (warning := password_warning(settings.dsn)):
+            lines.append(f"liftbackup: {warning}")
     else:
         lines.append("liftbackup: server: throwaway, started when the first restore runs")
     return lines

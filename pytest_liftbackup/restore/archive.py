@@ -31,7 +31,8 @@ from pytest_liftbackup.restore.skips import CREATE_PUBLIC, NOT_OWNED, RestoreSta
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.database_shape import parse as database_shape
-from pytest_liftbackup.server.databases import conninfo_from, pg_env
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.libpq_env import tool_env
 from pytest_liftbackup.server.unprivileged import OsUser, make_private_dir, reachable_binaries
 
 _MAX_MEMBERS = 200_000  # a directory dump has a file per table (and large object)
@@ -45,8 +46,11 @@ class ArchiveAccess:
     """An archive pg_restore may read, and how to run pg_restore on it.
 
     The archive is proved to hold only its own files (`dump/archive_toc`). When pytest runs as root,
-    pg_restore runs as the unprivileged user that runs the server, on a private copy only that user
-    can read: whatever a crafted archive names, it can open nothing root could and that user cannot.
+    pg_restore into a throwaway server runs as the unprivileged user that runs the server, on a private
+    copy only that user can read: whatever a crafted archive names, it can open nothing root could and
+    that user cannot. Into the user's own server (`as_us`: staging beside the main database, an existing
+    server) it runs as ourselves, with our HOME: our ~/.pgpass and TLS files are ours, and no other OS
+    user's process may read its environment.
     """
 
     archive: Path
@@ -68,12 +72,14 @@ class ArchiveAccess:
         env: dict[str, str] | None = None,
         timeout: float | None = None,
         on_line: Callable[[bytes], None] | None = None,
+        as_us: bool = False,
     ) -> subprocess.CompletedProcess[bytes]:
-        """pg_restore on the archive. With `on_line`, each line of its stderr is handed over as it
-        comes (its stdout is not kept then); interrupted, pg_restore is killed before this returns."""
-        extra: dict[str, Any] = self.user.popen_kwargs() if self.user else {}
+        """pg_restore on the archive, in `env` (ours if None), as the archive's user unless `as_us`. With
+        `on_line`, each line of its stderr is handed over as it comes (its stdout is not kept then);
+        interrupted, pg_restore is killed before this returns."""
+        extra: dict[str, Any] = self.user.popen_kwargs() if self.user and not as_us else {}
         command = [str(self.binaries.tool("pg_restore")), *args, str(self.archive)]
-        where = {"env": {**os.environ, **(env or {})}, "cwd": self.archive.parent, **extra}
+        where = {"env": dict(os.environ) if env is None else env, "cwd": self.archive.parent, **extra}
         if on_line is None:
             return subprocess.run(command, capture_output=True, timeout=timeout, check=False, **where)
         lines: list[bytes] = []
@@ -305,10 +311,12 @@ def restore(
     plan: ArchivePlan | None = None,
     superuser: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    as_us: bool = False,
 ) -> RestoreStats:
     """Run pg_restore; returns what was skipped and what the superuser did (extensions, elevation).
 
-    `progress(TOC entries done, TOC entries in all)` is called about twice a second."""
+    `progress(TOC entries done, TOC entries in all)` is called about twice a second; `as_us`: the server
+    is the user's own, pg_restore runs as ourselves (see ArchiveAccess)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
     plan = plan or ArchivePlan(RoleTally())
     stats = RestoreStats(dict(plan.stats.skipped))
@@ -322,8 +330,11 @@ def restore(
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
     args += ["--dbname", conninfo["dbname"]]
-    env = pg_env({k: v for k, v in conninfo.items() if k != "dbname"})
-    done = access.run(args, env, on_line=_counter(access, progress) if progress else None)
+    on_line = _counter(access, progress) if progress else None
+    owner = None if as_us else access.user
+    settings = {k: v for k, v in conninfo.items() if k != "dbname"}
+    with tool_env(settings, access.binaries.major, owner, "pg_restore", access.folder) as env:
+        done = access.run(args, env, on_line=on_line, as_us=as_us)
     if done.returncode != 0:
         message, entry, statement = _stderr_summary(done.stderr)
         if message.startswith(_CONSEQUENCE):

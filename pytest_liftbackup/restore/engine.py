@@ -203,6 +203,7 @@ def _run(
     database: Database,
     superuser: dict[str, str] | None,
     options: RestoreOptions,
+    as_us: bool,
 ) -> None:
     info, jobs, started = outcome.info, options.jobs, time.perf_counter()
     tell = options.progress
@@ -236,6 +237,7 @@ def _run(
             plan=read.plan,
             superuser=superuser,
             progress=archive_progress if tell else None,
+            as_us=as_us,
         )
     outcome.skipped = stats.skipped
     outcome.elevated = stats.superuser_statements
@@ -287,7 +289,7 @@ def restore(
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:
-                        _run(outcome, read, database, superuser, options)
+                        _run(outcome, read, database, superuser, options, as_us=not throwaway)
                     except (LiftbackupError, psycopg.Error):
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: ", *guard.tripped) from None

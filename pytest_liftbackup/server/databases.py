@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from pytest_liftbackup.server import libpq_env
 from pytest_liftbackup.server.database_shape import DatabaseShape, create
 
 SUPERUSER = "liftbackup_superuser"
@@ -96,17 +97,12 @@ def redacted(info: Mapping[str, str]) -> str:
 
 
 def pg_env(info: Mapping[str, str]) -> dict[str, str]:
-    """Connection settings for pg_restore/psql as PG* variables: a password in argv would show in ps."""
-    names = {
-        "host": "PGHOST",
-        "port": "PGPORT",
-        "user": "PGUSER",
-        "password": "PGPASSWORD",
-        "dbname": "PGDATABASE",
-        "options": "PGOPTIONS",
-        "sslmode": "PGSSLMODE",
-    }
-    return {names[k]: v for k, v in info.items() if k in names and v}
+    """PG* variables for a tool the tests run against a server of ours, password included: the product
+    hands tools no PGPASSWORD (`server.libpq_env.tool_env` writes a password file instead)."""
+    found = libpq_env.variables(info, major=10**6)
+    if info.get("password"):
+        found["PGPASSWORD"] = info["password"]
+    return found
 
 
 def database_name(hint: str, prefix: str = "liftbackup") -> str:

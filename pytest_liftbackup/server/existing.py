@@ -50,9 +50,8 @@ class ExistingServer:
             self._version = server_version_of(conn)
             self._version_num = conn.info.server_version
             self._superuser = is_superuser(conn)
-            self._admin.setdefault("user", conn.info.user)
-            self._admin.setdefault("host", conn.info.host)
-            self._admin.setdefault("port", str(conn.info.port))
+            # every setting libpq found (DSN, PG* variables, service file): pg_restore gets them all
+            self._admin = {**live.settings(conn), "dbname": self._admin["dbname"]}
         # Held for the whole run: an advisory lock per database this run makes. A killed run's
         # session ends and its locks with it, so the next run can tell its databases from live ones.
         self._claims = psycopg.connect(

@@ -61,7 +61,6 @@ class Target:
     kind = "staging"  # as a Host: the engine restores into its staging database
 
     def __init__(self, dsn: str | None) -> None:
-        info = live.parameters(dsn)
         with live.connect(dsn) as conn:
             self.database = conn.info.dbname
             self.user = conn.info.user
@@ -70,6 +69,7 @@ class Target:
             self._version_num = conn.info.server_version
             self._password = conn.info.password
             self._where = live.described(conn)
+            info = live.settings(conn)  # TLS files, channel binding...: for pg_restore into staging too
         if self.database in ("postgres", "template0", "template1"):
             raise LiftbackupError(
                 f"{self._where}: name the application's database in the DSN, not {self.database}"

@@ -110,6 +110,10 @@ def test_a_good_dump_restores_and_everything_made_for_it_is_dropped(
     result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={dsn(shared, 'creator')}")
     assert result.ret == 0, output(result)
     assert "5 tables, 266 rows" in output(result)
+    assert (  # the DSN is on the command line, password and all
+        "liftbackup: warning: --liftbackup-dsn holds a password, which other users of this machine can "
+        "read in the process list; put it in ~/.pgpass or PGPASSFILE, or give the DSN in LIFTBACKUP_DSN\n"
+    ) in output(result)
     assert state(shared) == before
 
 
