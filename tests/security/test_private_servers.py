@@ -74,9 +74,9 @@ def _exists(user: str) -> bool:
 def _psql(server: ThrowawayServer, role: str, **as_user: object) -> subprocess.CompletedProcess[str]:
     """psql to the server as `role`, with no password: as us, or as another OS user (`as_user`)."""
     info = server.admin_conninfo()
+    where = ["-h", info["host"], "-p", info["port"], "-U", role, "-d", "postgres"]
     return subprocess.run(
-        [str(server.binaries.tool("psql")), "-w", "-X", "-h", info["host"], "-p", info["port"]]
-        + ["-U", role, "-d", "postgres", "-c", "SELECT 1"],
+        [str(server.binaries.tool("psql")), "-w", "-X", *where, "-c", "SELECT 1"],
         capture_output=True,
         text=True,
         env={"PATH": os.environ["PATH"]},
@@ -181,3 +181,63 @@ def test_a_killed_runs_user_is_removed_by_the_next_run_and_a_live_runs_never(
     finally:
         _end(live)
     assert not _exists(live_user)
+
+
+def test_a_kept_server_opens_to_its_passfile_and_its_user_stays_until_removed(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    """--liftbackup-keep prints no password: the inspect command names a passfile only we can read;
+    the run's user (as root) survives the next run's reaper and goes with the printed remove command."""
+    kept = run(pytester, f"--liftbackup={dumps.plain}", "--liftbackup-keep")
+    assert kept.ret == 0, output(kept)
+    lines = {
+        line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip() for line in kept.outlines if ":" in line
+    }
+    inspect, remove = lines["inspect"], lines["remove"]
+    passfile = Path(inspect.split("passfile=", 1)[1].split()[0].rstrip("'"))
+    password = passfile.read_text().strip().rsplit(":", 1)[1]
+    assert password not in output(kept) and passfile.stat().st_mode & 0o777 == 0o600
+    header = next(line for line in kept.outlines if "kept running:" in line)
+    user = header.split("running as OS user ", 1)[1].split(",")[0].split()[0] if AS_ROOT else ""
+    try:
+        again = run(pytester, f"--liftbackup={dumps.plain}")
+        assert again.ret == 0 and "removed what a killed run had left" not in output(again)
+        done = subprocess.run(
+            ["bash", "-c", f"{inspect} -X -A -t -c 'SELECT current_user'"], capture_output=True, text=True
+        )
+        assert done.stdout.strip() == READER, done.stderr
+        assert not AS_ROOT or _exists(user)
+    finally:
+        subprocess.run(["bash", "-c", remove], check=True)
+    assert not AS_ROOT or not _exists(user)
+
+
+@as_root
+def test_a_user_named_in_liftbackup_run_as_is_used_as_it_is_and_kept() -> None:
+    name = "lbtest-" + os.urandom(4).hex()
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True
+    )
+    try:
+        proc, user, _ = _hold({"LIFTBACKUP_RUN_AS": name})
+        _end(proc)
+        assert user == name and _exists(name)
+    finally:
+        subprocess.run(["userdel", name], check=True)
+
+
+@as_root
+def test_without_useradd_the_fallback_is_nobody_and_the_description_says_so(
+    pg_binaries: _binaries.PgBinaries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_liftbackup.server import run_user, unprivileged
+
+    monkeypatch.setattr(unprivileged, "_made", None)
+    monkeypatch.setattr(run_user, "create", lambda: None)  # what it returns without useradd (macOS)
+    fallback = ThrowawayServer(pg_binaries)
+    try:
+        assert fallback.description.endswith(
+            "running as OS user nobody (no useradd here to make a user of the run's own)"
+        )
+    finally:
+        fallback.close()
