@@ -9,6 +9,7 @@ import pwd
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache
 from pytest_liftbackup.server.databases import READER, SUPERUSER, conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
-from tests.conftest import Dumps, Scratch
-from tests.helpers import output, run
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, servers_under
+from tests.helpers import output, run, slow_dump
 
 AS_ROOT = sys.platform != "win32" and os.geteuid() == 0
 as_root = pytest.mark.skipif(not AS_ROOT, reason="the server changes user only when pytest runs as root")
@@ -71,18 +72,25 @@ def _exists(user: str) -> bool:
     return True
 
 
-def _psql(server: ThrowawayServer, role: str, **as_user: object) -> subprocess.CompletedProcess[str]:
-    """psql to the server as `role`, with no password: as us, or as another OS user (`as_user`)."""
+def _psql(server: ThrowawayServer, role: str, as_nobody: bool = False) -> subprocess.CompletedProcess[str]:
+    """psql to the server as `role`, with no password: as us, or as the OS user nobody."""
     info = server.admin_conninfo()
     where = ["-h", info["host"], "-p", info["port"], "-U", role, "-d", "postgres"]
-    return subprocess.run(
-        [str(server.binaries.tool("psql")), "-w", "-X", *where, "-c", "SELECT 1"],
-        capture_output=True,
-        text=True,
-        env={"PATH": os.environ["PATH"]},
-        cwd="/",
-        **as_user,  # type: ignore[call-overload]
-    )
+    command = [str(server.binaries.tool("psql")), "-w", "-X", *where, "-c", "SELECT 1"]
+    env = {"PATH": os.environ["PATH"]}
+    if as_nobody:
+        nobody = pwd.getpwnam("nobody")
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            user=nobody.pw_uid,
+            group=nobody.pw_gid,
+            extra_groups=[],
+        )
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd="/")
 
 
 @as_root
@@ -91,7 +99,7 @@ def test_another_os_user_cannot_reach_a_running_server_even_knowing_its_socket(
 ) -> None:
     assert server.os_user is not None and server.os_user.name != "nobody"
     for role in (SUPERUSER, READER):
-        done = _psql(server, role, user="nobody", group="nogroup", extra_groups=[])
+        done = _psql(server, role, as_nobody=True)
         assert done.returncode != 0 and "Permission denied" in done.stderr, done.stderr
 
 
@@ -160,6 +168,32 @@ def test_two_concurrent_runs_use_users_of_their_own_removed_when_they_end() -> N
         _end(first)
         _end(second)
     assert not _exists(user_a) and not _exists(user_b)
+
+
+@as_root
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_runs_user_is_removed_as_it_ends(
+    sig: signal.Signals, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    slow = slow_dump(dumps.plain, tmp_path / PLAIN_NAME)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--liftbackup={slow}"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    user = ""
+    while not user:  # the server's OS user, once it runs (the dump sleeps two minutes before it ends)
+        assert proc.poll() is None, proc.communicate()[0]
+        lines = [line for line in servers_under(scratch.tmpdir) if "unix_socket_directories" in line]
+        user = Path(lines[0].split(" -D ", 1)[1].split()[0]).owner() if lines else ""
+        time.sleep(0.1)
+    assert user.startswith("liftbackup-") and _exists(user)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out
+    assert not _exists(user)
 
 
 @as_root
