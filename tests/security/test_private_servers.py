@@ -119,6 +119,18 @@ def test_the_socket_and_data_folders_are_the_server_users_alone(server: Throwawa
         assert st.st_uid == (server.os_user.uid if server.os_user else os.getuid())
 
 
+def test_no_password_is_in_a_command_line_or_left_in_a_file(server: ThrowawayServer) -> None:
+    database = server.create_database("argv")
+    try:
+        passwords = {server.admin_conninfo()["password"], *server.roles.passwords.values()}
+        command_lines = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+        assert len(passwords) == 3 and not [p for p in passwords if p in command_lines]
+        files = [p for p in server.workdir.rglob("*") if p.is_file() and not p.is_socket()]
+        assert files and not [f for f in files if any(p.encode() in f.read_bytes() for p in passwords)]
+    finally:
+        server.drop_database(database)
+
+
 def test_pytests_environment_does_not_reach_the_server(
     pg_binaries: _binaries.PgBinaries, monkeypatch: pytest.MonkeyPatch
 ) -> None:
