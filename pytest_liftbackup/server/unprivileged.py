@@ -1,25 +1,32 @@
 """Run PostgreSQL's server tools as an unprivileged OS user when pytest runs as root.
 
-initdb, pg_ctl and postgres refuse to run as root. When we are root we run them as `nobody`
-(present on every Linux and macOS, so no user is created and nothing on the machine changes),
-give that user a data folder of its own inside our temporary folder, and, when the binaries
-sit somewhere it cannot reach (a venv under /root), hard-link them next to it.
+initdb, pg_ctl and postgres refuse to run as root. When we are root we run them as a user of the
+run's own (`server/run_user`: created by the run, removed at its end, a killed run's by the next),
+so no other process on the machine shares the servers' uid; `LIFTBACKUP_RUN_AS` names an existing
+user instead, used as is. Where no user can be created (no useradd: macOS, BusyBox) the fallback
+is `nobody`, and the server's description says so: then every `nobody` process may enter its folders.
+That user gets a data folder of its own inside our temporary folder, and, when the binaries sit
+somewhere it cannot reach (a venv under /root), hard links of them next to it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup.server import run_user
 from pytest_liftbackup.server.binaries import PgBinaries
 
 RUN_AS_ENV = "LIFTBACKUP_RUN_AS"
+FALLBACK = "nobody"
 
 
 @dataclass(frozen=True)
@@ -27,18 +34,43 @@ class OsUser:
     name: str
     uid: int
     gid: int
+    note: str = ""  # why the server shares its user with others, for the description
 
     def popen_kwargs(self) -> dict[str, Any]:
         return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+
+_made: tuple[run_user.RunUser, OsUser] | None = None  # this process's own user, once made
+_making = threading.Lock()  # servers start in threads (restore/engine)
 
 
 def server_user() -> OsUser | None:
     """The user to run server tools as: None to run them as ourselves (we are not root)."""
     if sys.platform == "win32" or os.geteuid() != 0:
         return None
+    named = os.environ.get(RUN_AS_ENV)
+    if named:
+        return _existing(named)
+    global _made
+    with _making:
+        if _made is None:
+            made = run_user.create()
+            if made is None:
+                note = "no useradd here to make a user of the run's own"
+                return _existing(FALLBACK, note)
+            atexit.register(made.release)
+            _made = made, _existing(made.name)
+        return _made[1]
+
+
+def own_run_user() -> run_user.RunUser | None:
+    """The user this process created for its servers, if it did."""
+    return _made[0] if _made is not None else None
+
+
+def _existing(name: str, note: str = "") -> OsUser:
     import pwd
 
-    name = os.environ.get(RUN_AS_ENV, "nobody")
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
@@ -48,7 +80,13 @@ def server_user() -> OsUser | None:
         ) from None
     if entry.pw_uid == 0:
         raise LiftbackupError(f"{RUN_AS_ENV}={name} is root; name an unprivileged user")
-    return OsUser(name, entry.pw_uid, entry.pw_gid)
+    return OsUser(name, entry.pw_uid, entry.pw_gid, note)
+
+
+def reap_users() -> list[str]:
+    """Remove the users that killed runs had made (never this process's own)."""
+    mine = own_run_user()
+    return run_user.reap(skip=mine.name if mine else "")
 
 
 def make_private_dir(path: Path, user: OsUser | None) -> Path:
