@@ -11,6 +11,9 @@ or `LOAD`), and no dump may reach another's database:
   dump attached to the database or to a role in it is reset: a later dump, acting as a role both share
   (`lift_admin`), owns nothing of the earlier one's, and nothing the dump set can change how checks read;
 - checks read as `liftbackup_reader`: `pg_read_all_data`, BYPASSRLS, read-only, `row_security=off`.
+
+Every connection of ours with rights the dump's roles lack (the superuser's; the reader's row counts)
+opens through `elevated`, and into a dump's database through `into_dump_database` (see there).
 """
 
 from __future__ import annotations
@@ -89,6 +92,40 @@ def conninfo_from(info: Mapping[str, str]) -> str:
     return psycopg.conninfo.make_conninfo(**{"client_encoding": "UTF8", **info})
 
 
+# Set in the startup packet, which outranks every database and role setting: only pg_catalog is searched
+# (implicitly), so nothing a dump creates in public, in a schema named after our superuser (the "$user"
+# of the default path) or in a schema its database setting puts first can stand in for a name of ours.
+EMPTY_SEARCH_PATH = "-c search_path="
+
+
+def elevated(
+    info: Mapping[str, str] | str, *, autocommit: bool = True, connect_timeout: int | None = None
+) -> psycopg.Connection[Any]:
+    """A connection with rights a dump's roles lack, `search_path` empty from its first statement.
+
+    The one rule for our SQL on it: every operator, function and type is schema-qualified as well
+    (`OPERATOR(pg_catalog.=)`, `pg_catalog.count(*)`), which tests/security/test_elevated_sql.py
+    checks on every statement the hostile-objects suite runs. A dump's exact-match operator
+    (`public.!~~(name, name)` for `name NOT LIKE 'x'`) would otherwise win over pg_catalog's."""
+    fields = dict(psycopg.conninfo.conninfo_to_dict(info) if isinstance(info, str) else info)
+    fields["options"] = " ".join(
+        part for part in (str(fields.get("options") or ""), EMPTY_SEARCH_PATH) if part
+    )
+    if connect_timeout is not None:
+        fields["connect_timeout"] = connect_timeout
+    return psycopg.connect(conninfo_from({k: str(v) for k, v in fields.items()}), autocommit=autocommit)
+
+
+def into_dump_database(admin: Mapping[str, str], name: str) -> psycopg.Connection[Any]:
+    """The superuser's connection into dump database `name` (`admin`: its maintenance database).
+
+    Settings the dump attached to the database or to roles in it are reset first, from `admin`:
+    they apply when a session starts, before any statement of ours (a `role`, a
+    `default_transaction_read_only`, a `search_path` that `elevated` overrides anyway)."""
+    reset_settings(admin, name)
+    return elevated({**admin, "dbname": name})
+
+
 def redacted(info: Mapping[str, str]) -> str:
     """host:port/dbname as user: what the report may show. Never the password."""
     host = info.get("host", "localhost")
@@ -138,7 +175,7 @@ def new_database(
     """Database `name` from template0 (as pg_dump's docs ask), shaped as the dump's CREATE DATABASE
     says (`server/database_shape`), owned by `owner`, reachable only by the owner and the roles in `connect`
     (superusers aside). Returns warnings about the shape; raises ShapeError when it cannot be followed."""
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+    with elevated(admin) as conn:
         warnings = create(conn, name, shape)
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(owner)))
@@ -150,7 +187,7 @@ def new_database(
 
 def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
     """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+    with elevated(admin) as conn:
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(db))
         if role is not None:
@@ -160,7 +197,9 @@ def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None)
 
 
 def is_superuser(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    row = conn.execute(
+        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER"
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -178,8 +217,9 @@ class RoleKeeper:
         self._admin = admin_conninfo
         self._password = password
         self.created: list[str] = []
-        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (READER,)).fetchone():
+        with elevated(admin_conninfo) as conn:
+            found = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) %s"
+            if conn.execute(found, (READER,)).fetchone():
                 return  # a reused cluster: made by an earlier run
             reader = sql.Identifier(READER)
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(reader, self._secret()))
@@ -198,7 +238,7 @@ class RoleKeeper:
         made: list[str] = []
         if not wanted:
             return made
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
             for role in wanted:
                 if role not in existing:
@@ -210,7 +250,7 @@ class RoleKeeper:
     def new_restorer(self, roles: Iterable[str]) -> str:
         """A LOGIN role for one restore, member of those of `roles` this keeper created, and no other."""
         name = f"{OURS}restorer_{secrets.token_hex(4)}"
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             role = sql.Identifier(name)
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret()))
             for member_of in sorted(set(roles) & set(self.created)):
@@ -219,7 +259,7 @@ class RoleKeeper:
 
     def retire(self, restorer: str) -> None:
         """The restore is over: its role logs in no more."""
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(restorer)))
 
 
