@@ -1,6 +1,6 @@
 """Throwaway databases, and the roles that restore into them and read them.
 
-Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours: a dump is
+Databases are made from template0 (server/database_shape) and dropped here. The roles are ours: a dump is
 untrusted input, so it never runs as a superuser (a superuser session could run `COPY ... TO PROGRAM`
 or `LOAD`), and no dump may reach another's database:
 
@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from pytest_liftbackup.server.database_shape import DatabaseShape, create
 
@@ -152,19 +151,6 @@ def database_name(hint: str, prefix: str = "liftbackup") -> str:
     return f"{prefix}_{stem}_{secrets.token_hex(4)}"
 
 
-def _janitor(admin: Mapping[str, str], dbname: str) -> DatabaseJanitor:
-    return DatabaseJanitor(
-        user=admin.get("user", ""),
-        host=admin.get("host", ""),
-        port=admin.get("port", "5432"),
-        password=admin.get("password"),
-        dbname=dbname,
-        template_dbname=None,
-        maintenance_dbname=admin.get("dbname", "postgres"),
-        connection_timeout=10,
-    )
-
-
 def new_database(
     admin: Mapping[str, str],
     name: str,
@@ -204,10 +190,22 @@ def is_superuser(conn: psycopg.Connection[Any]) -> bool:
 
 
 def drop_database(admin: Mapping[str, str], name: str) -> None:
-    """Drop one database we created: connections to it are ended first."""
+    """Drop one database we created: it takes no new connection, those it has are ended first
+    (what pytest-postgresql's janitor does, on an `elevated` connection)."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
-    _janitor(admin, name).drop()
+    db = sql.Identifier(name)
+    with elevated(admin) as conn:
+        found = "SELECT 1 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) %s"
+        if conn.execute(found, (name,)).fetchone() is None:
+            return
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
+        conn.execute(
+            "SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a "
+            "WHERE a.datname OPERATOR(pg_catalog.=) %s",
+            (name,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(db))
 
 
 class RoleKeeper:
