@@ -15,7 +15,8 @@ write nothing); run by the dump's own roles, or on the source database, it does 
 - traps in a column default, a CHECK constraint, an index expression and a trigger;
 - `ALTER TABLE app.owned OWNER TO hostile_other` (and app.t), where hostile_other may not create in `app`: the
   restore lends it CREATE (restore/elevation), the superuser's path of issue 29;
-- citext (created by the superuser from its names) and a large object (granted to the reader).
+- citext (created by the superuser from its names) and a large object (granted to the reader);
+- in the plain dump, pg_dump --disable-triggers' `ALTER TABLE app.t DISABLE/ENABLE TRIGGER ALL`.
 """
 
 from __future__ import annotations
@@ -198,6 +199,20 @@ class Hostile:
         )
 
 
+def with_triggers_statements(plain: Path) -> None:
+    """pg_dump --disable-triggers' statements around app.t's rows: the superuser runs ours for them."""
+    raw = plain.read_bytes()
+    copy = raw.index(b"COPY app.t ")
+    end = raw.index(b"\\.\n", copy) + 3
+    raw = (
+        raw[:copy]
+        + b"ALTER TABLE app.t DISABLE TRIGGER ALL;\n\n"
+        + raw[copy:end]
+        + (b"\nALTER TABLE app.t ENABLE TRIGGER ALL;\n" + raw[end:])
+    )
+    plain.write_bytes(raw)
+
+
 def canary_folder() -> Path:
     """A folder the server's OS user (`nobody` when we are root) may write into."""
     folder = Path(tempfile.mkdtemp(prefix="lb-canary-", dir="/tmp" if os.name != "nt" else None))
@@ -233,4 +248,5 @@ def build_hostile(server: ThrowawayServer, out: Path) -> Hostile:
             [str(server.binaries.tool("pg_dump")), "-F", fmt, "-f", str(target)], check=True, env=env
         )
         dumps.append(target)
+    with_triggers_statements(dumps[0])
     return Hostile(server.binaries, canary, *dumps, facts=facts)

@@ -31,7 +31,7 @@ from sqlglot import exp
 from pytest_liftbackup.api import Restorer, RestorerConfig, find_dumps, load_checks, run_checks
 from pytest_liftbackup.api.manifest import restored_differences
 from pytest_liftbackup.server import binaries as _binaries
-from pytest_liftbackup.server.databases import READER, SUPERUSER, conninfo_from
+from pytest_liftbackup.server.databases import EMPTY_SEARCH_PATH, READER, SUPERUSER, conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import Scratch
 from tests.helpers import REPO, assert_clean, output, run
@@ -85,6 +85,9 @@ class Ran:
     """All statements of ours run elevated by the restores: (module, statement text)."""
 
     statements: set[tuple[str, str]] = field(default_factory=set)
+    # (module, user) of statements on a connection opened without the empty search_path: the superuser's
+    # must never be, nor the reader's row counts (the check connections set it in each transaction)
+    path_unset: set[tuple[str, str]] = field(default_factory=set)
 
 
 KINDS = ("plain", "custom", "directory")
@@ -217,6 +220,8 @@ def recording(ran: Ran) -> Iterator[None]:
             return
         if cursor.connection.info.user not in (SUPERUSER, READER) and module != "restore/elevation.py":
             return
+        if EMPTY_SEARCH_PATH not in cursor.connection.info.get_parameters().get("options", ""):
+            ran.path_unset.add((module, cursor.connection.info.user))
         text = query.as_string(cursor.connection) if isinstance(query, Composable) else str(query)
         ran.statements.add((module, text.replace("%%", "%") if params is not None else text))
 
@@ -308,11 +313,16 @@ def test_every_statement_we_run_elevated_names_pg_catalog(
     version: int, request: pytest.FixtureRequest, elevated_sql: Ran
 ) -> None:
     """Parsed with sqlglot, every statement the restores above ran as the superuser or the reader (and
-    elevation's lookups) names its operators, functions, types, relations and collations in pg_catalog."""
+    elevation's lookups) names its operators, functions, types, relations and collations in pg_catalog;
+    every superuser connection had search_path='' set at connect."""
     request.getfixturevalue(f"runs{version}")
     modules = {module for module, _ in elevated_sql.statements}
     assert {"restore/elevation.py", "restore/engine.py", "api/manifest.py", "checks/catalog.py"} <= modules
     assert {"server/databases.py", "server/throwaway.py", "restore/limits.py"} <= modules
+    unset = {(module, user) for module, user in elevated_sql.path_unset if user == SUPERUSER}
+    assert unset == set(), "superuser connections opened without search_path=''"
+    reader = {module for module, user in elevated_sql.path_unset if user == READER}
+    assert reader <= {"checks/runner.py", "checks/catalog.py", "api/manifest.py"}, reader
     problems = {
         f"{module}: {problem} in {text[:100]!r}"
         for module, text in sorted(elevated_sql.statements)
