@@ -32,13 +32,14 @@ from psycopg import sql
 
 from pytest_liftbackup._errors import DumpInputError
 from pytest_liftbackup.dump import encryption
+from pytest_liftbackup.restore.engine import ORDINARY_TABLES
 
 SUFFIX = ".manifest.json"
 FORMAT = 2  # the newest read: 1 has its tables in clear, 2 (of an encrypted backup) has them sealed
 CLEAR = 1
 # How values print, fixed for the digest: the server's defaults and the user's settings vary.
 _PRINT_SETTINGS = {
-    "search_path": "pg_catalog",
+    "search_path": "",  # only pg_catalog, implicitly: every name below is qualified too
     "TimeZone": "UTC",
     "DateStyle": "ISO, MDY",
     "IntervalStyle": "postgres",
@@ -46,12 +47,6 @@ _PRINT_SETTINGS = {
     "bytea_output": "hex",
     "row_security": "off",  # a policy hiding rows is an error, never a short digest
 }
-_TABLES = (
-    "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-    "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' ORDER BY 1, 2"
-)
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ def read_facts(conn: psycopg.Connection[Any]) -> tuple[dict[str, TableFacts], st
     whose snapshot pg_dump dumps."""
     for name, value in _PRINT_SETTINGS.items():
         conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, value))
-    tables = conn.execute(_TABLES).fetchall()
+    tables = conn.execute(ORDINARY_TABLES).fetchall()
     facts = {f"{schema}.{table}": _table_facts(conn, schema, table) for schema, table in tables}
     flyway = None
     for schema, table in tables:
@@ -166,7 +161,9 @@ def _table_facts(conn: psycopg.Connection[Any], schema: str, table: str) -> Tabl
     digest, rows = hashlib.sha256(), 0
     # A qualified star names the whole row even when the table has a column called like the alias.
     row = "ROW(liftbackup_row.*)::pg_catalog.text"
-    query = sql.SQL(f'COPY (SELECT {row} FROM ONLY {{}} liftbackup_row ORDER BY {row} COLLATE "C") TO STDOUT')
+    query = sql.SQL(
+        f'COPY (SELECT {row} FROM ONLY {{}} liftbackup_row ORDER BY {row} COLLATE pg_catalog."C") TO STDOUT'
+    )
     with conn.cursor() as cur, cur.copy(query.format(name)) as copy:
         for chunk in copy:
             digest.update(chunk)

@@ -17,7 +17,7 @@ from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.plugin.options import Settings
 from pytest_liftbackup.plugin.run_report import RunReport
 from pytest_liftbackup.restore.engine import RestoreOutcome
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import elevated
 
 
 class LiftbackupSession:
@@ -119,8 +119,8 @@ class LiftbackupSession:
         """What a saved benchmark run keeps beside the time: sizes, rows, server and settings."""
         assert outcome.database is not None
         admin = self.restorer.admin_conninfo()
-        with psycopg.connect(conninfo_from(admin)) as conn:
-            row = conn.execute("SELECT pg_database_size(%s)", (outcome.database.name,)).fetchone()
+        with elevated(admin) as conn:
+            row = conn.execute("SELECT pg_catalog.pg_database_size(%s)", (outcome.database.name,)).fetchone()
         return {
             "dump_file": outcome.info.path.name,
             "dump_mb": round(outcome.info.size / 1e6, 2),

@@ -31,7 +31,7 @@ from pytest_liftbackup.restore.skips import CREATE_PUBLIC, NOT_OWNED, RestoreSta
 from pytest_liftbackup.server.binaries import PgBinaries
 from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.database_shape import parse as database_shape
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import conninfo_from, into_dump_database
 from pytest_liftbackup.server.libpq_env import tool_env
 from pytest_liftbackup.server.unprivileged import OsUser, make_private_dir, reachable_binaries
 
@@ -270,13 +270,13 @@ def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = Fal
     return plan
 
 
-def _create_extensions(plan: ArchivePlan, superuser: dict[str, str]) -> int:
+def _create_extensions(plan: ArchivePlan, superuser: dict[str, str], database: str) -> int:
     """Create the plan's extensions as superuser; their TOC entries join `plan.excluded`.
 
     Returns how many statements the superuser ran.
     """
     ran = 0
-    with psycopg.connect(conninfo_from(superuser), autocommit=True) as conn:
+    with into_dump_database(superuser, database) as conn:
         for name, statements in plan.extensions.items():
             try:
                 for statement in statements:
@@ -314,6 +314,7 @@ def restore(
     as_us: bool = False,
 ) -> RestoreStats:
     """Run pg_restore; returns what was skipped and what the superuser did (extensions, elevation).
+    `superuser`: how to reach our own server's maintenance database as superuser.
 
     `progress(TOC entries done, TOC entries in all)` is called about twice a second; `as_us`: the server
     is the user's own, pg_restore runs as ourselves (see ArchiveAccess)."""
@@ -321,7 +322,7 @@ def restore(
     plan = plan or ArchivePlan(RoleTally())
     stats = RestoreStats(dict(plan.stats.skipped))
     if plan.extensions and superuser:
-        stats.superuser_statements += _create_extensions(plan, superuser)
+        stats.superuser_statements += _create_extensions(plan, superuser, conninfo["dbname"])
     args += _use_list(access, plan.excluded)
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
@@ -374,11 +375,12 @@ def _set_owners(
     info: DumpInfo, plan: ArchivePlan, conninfo: dict[str, str], superuser: dict[str, str]
 ) -> int:
     """Hand each object to its owner as the restorer, after pg_restore ran without them: a new owner
-    that may not create in the object's schema gets that right lent for the statement (restore/elevation)."""
+    that may not create in the object's schema gets that right lent for the statement (restore/elevation).
+    The superuser's connection opens after the settings pg_restore's run left on the database are reset."""
     helped = 0
     with (
+        into_dump_database(superuser, conninfo["dbname"]) as admin,
         psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn,
-        psycopg.connect(conninfo_from(superuser), autocommit=True) as admin,
     ):
         for statement in plan.ownership:
             try:

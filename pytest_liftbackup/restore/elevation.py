@@ -19,6 +19,10 @@ refused because r may not create in the object's schema (objects of several owne
 `public` since PostgreSQL 15: a superuser is never asked for that right). The superuser grants r
 CREATE on the schemas where r lacks it, the restorer runs the dump's statement, and the grants are
 revoked at once: the schemas' privileges end as they were.
+
+The superuser's connection is `server/databases.elevated` (an empty search_path, set at connect), and
+every lookup here, the restorer's too (its answers decide what the superuser does), names its
+operators and functions in pg_catalog: a dump's `public.!~~(name, name)` is never the one called.
 """
 
 from __future__ import annotations
@@ -61,8 +65,8 @@ def _acts_as(conn: psycopg.Connection[Any], role: str) -> bool:
     if role.startswith((OURS, "pg_")):
         return False
     row = conn.execute(
-        "SELECT pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') FROM pg_catalog.pg_roles r "
-        "WHERE r.rolname = %s",
+        "SELECT pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE') FROM pg_catalog.pg_roles r "
+        "WHERE r.rolname OPERATOR(pg_catalog.=) %s",
         (role,),
     ).fetchone()
     return bool(row and row[0])
@@ -74,9 +78,10 @@ def for_superuser(conn: psycopg.Connection[Any], statement: Statement) -> sql.Co
     text = statement.sql.decode("utf-8", "replace").strip()
     if match := _TRIGGERS.match(text):
         row = conn.execute(
-            "SELECT n.nspname, c.relname, pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE') "
-            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.oid = pg_catalog.to_regclass(%s)",
+            "SELECT n.nspname, c.relname, pg_catalog.pg_has_role(CURRENT_USER, c.relowner, 'USAGE') "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+            "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%s)::pg_catalog.oid",
             (match.group(2),),
         ).fetchone()
         if row is None or not row[2]:
@@ -126,8 +131,10 @@ def with_create_lent(
     lacking = [
         str(row[0])
         for row in admin.execute(
-            "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
-            "AND nspname <> 'information_schema' AND NOT pg_catalog.has_schema_privilege(%s, oid, 'CREATE')",
+            "SELECT n.nspname FROM pg_catalog.pg_namespace n "
+            "WHERE n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_%%' "
+            "AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema' "
+            "AND NOT pg_catalog.has_schema_privilege(%s, n.oid, 'CREATE')",
             (role,),
         )
     ]

@@ -22,7 +22,7 @@ from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
-from pytest_liftbackup.server.databases import Database, Host, conninfo_from
+from pytest_liftbackup.server.databases import Database, Host, elevated
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
 
@@ -108,21 +108,15 @@ def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
 def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
     """Exact row counts of every ordinary table (partitions counted, their parents not).
 
-    Read as checks read (the reader, row security off) with only pg_catalog on the search path, so
-    that nothing the dump defines can stand in for `count` or an operator here.
-    """
+    Read as checks read (the reader, row security off), on an `elevated` connection: nothing the dump
+    defines can stand in for `count` or an operator here."""
     counts: dict[str, int] = {}
-    with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
-        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
-        tables = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
-        ).fetchall()
+    with elevated(conninfo) as conn:
+        tables = conn.execute(ORDINARY_TABLES).fetchall()
         for schema, table in tables:
             name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
             try:
-                row: Any = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
+                row: Any = conn.execute(sql.SQL("SELECT pg_catalog.count(*) FROM {}").format(name)).fetchone()
             except psycopg.errors.InsufficientPrivilege as exc:
                 raise LiftbackupError(
                     f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
@@ -131,6 +125,18 @@ def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
                 ) from None
             counts[f"{schema}.{table}"] = int(row[0])
     return counts
+
+
+# Every ordinary table of the dump's (row counts here, digests in api/manifest).
+ORDINARY_TABLES = (
+    "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+    "WHERE c.relkind OPERATOR(pg_catalog.=) 'r' "
+    "AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' "
+    "AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema' "
+    "AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_toast%' "
+    "AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_temp%' ORDER BY 1, 2"
+)
 
 
 @dataclass(frozen=True)
@@ -284,8 +290,8 @@ def restore(
                     f"{info.path}: ", *_extensions.unavailable(lacking, host.description, elsewhere)
                 )
             database = _new_database(outcome, host, read, options.trusted)
-            superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
-            admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
+            superuser = host.admin_conninfo() if throwaway and not options.trusted else None
+            admin = lambda: elevated(host.admin_conninfo(), autocommit=False)  # noqa: E731
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:

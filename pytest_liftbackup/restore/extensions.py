@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 
-import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import Given, Part, Setting
 from pytest_liftbackup.dump.sql_script import Statement, identifier
 from pytest_liftbackup.server.binaries import PgBinaries
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import elevated
 
 ELEVATED = frozenset(
     {
@@ -80,7 +79,7 @@ def missing(admin: dict[str, str], wanted: set[str]) -> list[str]:
     """Those of `wanted` the server cannot create: not among its available extensions."""
     if not wanted:
         return []  # no connection for the many dumps that create none
-    with psycopg.connect(conninfo_from(admin)) as conn:
+    with elevated(admin) as conn:
         rows = conn.execute("SELECT name FROM pg_catalog.pg_available_extensions").fetchall()
     return sorted(wanted - {str(row[0]) for row in rows})
 

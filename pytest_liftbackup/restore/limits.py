@@ -142,7 +142,8 @@ class RestoreGuard:
                     if self.tripped:
                         conn.execute(
                             "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-                            "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid()",
+                            "WHERE datname OPERATOR(pg_catalog.=) %s "
+                            "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
                             (self._database,),
                         )
                         return

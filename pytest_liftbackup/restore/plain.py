@@ -46,7 +46,7 @@ from pytest_liftbackup.restore.skips import RestoreStats, skip_reason
 from pytest_liftbackup.restore.tasks import setting_key, task_for
 from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.database_shape import parse as database_shape
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import conninfo_from, into_dump_database
 
 _COPY_CONTEXT_LINE = re.compile(r"\bCOPY \S+, line (\d+)")
 
@@ -227,14 +227,15 @@ def execute(
 ) -> RestoreStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
 
-    With `superuser` (our own server only), extensions are created as `restore/extensions` describes.
+    With `superuser` (our own server's maintenance database; never the dump's text), extensions are
+    created as `restore/extensions` describes and `restore/elevation` helps where it allows.
     With `jobs` > 1, tasks run on that many extra connections while barriers run here.
     `progress(bytes read, COPY rows handed over)` is called about twice a second.
     """
     stats = RestoreStats()
     notice: Callable[[Any], None] = lambda diag: _warning(stats, diag)  # noqa: E731
     target = conninfo_from(conninfo)
-    admin = psycopg.connect(conninfo_from(superuser), autocommit=True) if superuser else None
+    admin = into_dump_database(superuser, conninfo["dbname"]) if superuser else None
     pool = TaskPool(target, jobs, scanned.text, notice) if jobs > 1 else None
     settings: dict[str, bytes] = {}  # in force at this point of the dump, replayed by the workers
     try:

@@ -1,6 +1,6 @@
 """Throwaway databases, and the roles that restore into them and read them.
 
-Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours: a dump is
+Databases are made from template0 (server/database_shape) and dropped here. The roles are ours: a dump is
 untrusted input, so it never runs as a superuser (a superuser session could run `COPY ... TO PROGRAM`
 or `LOAD`), and no dump may reach another's database:
 
@@ -11,6 +11,9 @@ or `LOAD`), and no dump may reach another's database:
   dump attached to the database or to a role in it is reset: a later dump, acting as a role both share
   (`lift_admin`), owns nothing of the earlier one's, and nothing the dump set can change how checks read;
 - checks read as `liftbackup_reader`: `pg_read_all_data`, BYPASSRLS, read-only, `row_security=off`.
+
+Every connection of ours with rights the dump's roles lack (the superuser's; the reader's row counts)
+opens through `elevated`, and into a dump's database through `into_dump_database` (see there).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from pytest_liftbackup.server import libpq_env
 from pytest_liftbackup.server.database_shape import DatabaseShape, create
@@ -93,6 +95,40 @@ def conninfo_from(info: Mapping[str, str]) -> str:
     return psycopg.conninfo.make_conninfo(**{"client_encoding": "UTF8", **info})
 
 
+# Set in the startup packet, which outranks every database and role setting: only pg_catalog is searched
+# (implicitly), so nothing a dump creates in public, in a schema named after our superuser (the "$user"
+# of the default path) or in a schema its database setting puts first can stand in for a name of ours.
+EMPTY_SEARCH_PATH = "-c search_path="
+
+
+def elevated(
+    info: Mapping[str, str] | str, *, autocommit: bool = True, connect_timeout: int | None = None
+) -> psycopg.Connection[Any]:
+    """A connection with rights a dump's roles lack, `search_path` empty from its first statement.
+
+    The one rule for our SQL on it: every operator, function and type is schema-qualified as well
+    (`OPERATOR(pg_catalog.=)`, `pg_catalog.count(*)`), which tests/security/test_elevated_sql.py
+    checks on every statement the hostile-objects suite runs. A dump's exact-match operator
+    (`public.!~~(name, name)` for `name NOT LIKE 'x'`) would otherwise win over pg_catalog's."""
+    fields = dict(psycopg.conninfo.conninfo_to_dict(info) if isinstance(info, str) else info)
+    fields["options"] = " ".join(
+        part for part in (str(fields.get("options") or ""), EMPTY_SEARCH_PATH) if part
+    )
+    if connect_timeout is not None:
+        fields["connect_timeout"] = connect_timeout
+    return psycopg.connect(conninfo_from({k: str(v) for k, v in fields.items()}), autocommit=autocommit)
+
+
+def into_dump_database(admin: Mapping[str, str], name: str) -> psycopg.Connection[Any]:
+    """The superuser's connection into dump database `name` (`admin`: its maintenance database).
+
+    Settings the dump attached to the database or to roles in it are reset first, from `admin`:
+    they apply when a session starts, before any statement of ours (a `role`, a
+    `default_transaction_read_only`, a `search_path` that `elevated` overrides anyway)."""
+    reset_settings(admin, name)
+    return elevated({**admin, "dbname": name})
+
+
 def redacted(info: Mapping[str, str]) -> str:
     """host:port/dbname as user: what the report may show. Never the password."""
     host = info.get("host", "localhost")
@@ -114,19 +150,6 @@ def database_name(hint: str, prefix: str = "liftbackup") -> str:
     return f"{prefix}_{stem}_{secrets.token_hex(4)}"
 
 
-def _janitor(admin: Mapping[str, str], dbname: str) -> DatabaseJanitor:
-    return DatabaseJanitor(
-        user=admin.get("user", ""),
-        host=admin.get("host", ""),
-        port=admin.get("port", "5432"),
-        password=admin.get("password"),
-        dbname=dbname,
-        template_dbname=None,
-        maintenance_dbname=admin.get("dbname", "postgres"),
-        connection_timeout=10,
-    )
-
-
 def new_database(
     admin: Mapping[str, str],
     name: str,
@@ -137,7 +160,7 @@ def new_database(
     """Database `name` from template0 (as pg_dump's docs ask), shaped as the dump's CREATE DATABASE
     says (`server/database_shape`), owned by `owner`, reachable only by the owner and the roles in `connect`
     (superusers aside). Returns warnings about the shape; raises ShapeError when it cannot be followed."""
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+    with elevated(admin) as conn:
         warnings = create(conn, name, shape)
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(owner)))
@@ -149,7 +172,7 @@ def new_database(
 
 def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
     """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
-    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+    with elevated(admin) as conn:
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(db))
         if role is not None:
@@ -159,15 +182,29 @@ def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None)
 
 
 def is_superuser(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").fetchone()
+    row = conn.execute(
+        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER"
+    ).fetchone()
     return bool(row and row[0])
 
 
 def drop_database(admin: Mapping[str, str], name: str) -> None:
-    """Drop one database we created: connections to it are ended first."""
+    """Drop one database we created: it takes no new connection, those it has are ended first
+    (what pytest-postgresql's janitor does, on an `elevated` connection)."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
-    _janitor(admin, name).drop()
+    db = sql.Identifier(name)
+    with elevated(admin) as conn:
+        found = "SELECT 1 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) %s"
+        if conn.execute(found, (name,)).fetchone() is None:
+            return
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
+        conn.execute(
+            "SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a "
+            "WHERE a.datname OPERATOR(pg_catalog.=) %s",
+            (name,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(db))
 
 
 def new_password() -> str:
@@ -196,8 +233,9 @@ class RoleKeeper:
         self.created: list[str] = []
         self.passwords: dict[str, str] = {READER: new_password()}
         reader = sql.Identifier(READER)
-        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (READER,)).fetchone():
+        with elevated(admin_conninfo) as conn:
+            found = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) %s"
+            if conn.execute(found, (READER,)).fetchone():
                 # a reused cluster, made by an earlier run: its password is this run's from now on
                 conn.execute(sql.SQL("ALTER ROLE {}{}").format(reader, self._secret(READER)))
                 return
@@ -218,7 +256,7 @@ class RoleKeeper:
         made: list[str] = []
         if not wanted:
             return made
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
             for role in wanted:
                 if role not in existing:
@@ -231,7 +269,7 @@ class RoleKeeper:
         """A LOGIN role for one restore, member of those of `roles` this keeper created, and no other."""
         name = f"{OURS}restorer_{secrets.token_hex(4)}"
         self.passwords[name] = new_password()
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             role = sql.Identifier(name)
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS{}").format(role, self._secret(name)))
             for member_of in sorted(set(roles) & set(self.created)):
@@ -241,7 +279,7 @@ class RoleKeeper:
     def retire(self, restorer: str) -> None:
         """The restore is over: its role logs in no more."""
         self.passwords.pop(restorer, None)
-        with psycopg.connect(self._admin, autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} NOLOGIN PASSWORD NULL").format(sql.Identifier(restorer)))
 
 

@@ -43,10 +43,11 @@ from pytest_liftbackup.server.databases import (
     conninfo_from,
     database_name,
     drop_database,
+    elevated,
+    into_dump_database,
     new_database,
     new_password,
     redacted,
-    reset_settings,
     scram_verifier,
 )
 from pytest_liftbackup.server.unprivileged import (
@@ -59,11 +60,8 @@ from pytest_liftbackup.server.unprivileged import (
 )
 
 WINDOWS = sys.platform == "win32"
-REUSE_KEEP = 3
-_READ_LARGE_OBJECTS = sql.SQL(
-    "DO $$ DECLARE lo oid; BEGIN FOR lo IN SELECT oid FROM pg_catalog.pg_largeobject_metadata LOOP "
-    "EXECUTE pg_catalog.format('GRANT SELECT ON LARGE OBJECT %s TO %I', lo, {}); END LOOP; END $$"
-)  # restored clusters kept for reuse: each is as big as its database
+REUSE_KEEP = 3  # restored clusters kept for reuse: each is as big as its database
+_LARGE_OBJECTS_PER_GRANT = 1000
 
 
 def restore_settings() -> dict[str, str]:
@@ -225,6 +223,16 @@ class _Executor(PostgreSQLExecutor):
         with contextlib.suppress(ProcessFinishedWithError, ProcessLookupError):
             super(PostgreSQLExecutor, self).stop(sig, exp_sig)
         return self
+
+
+def _grant_large_objects(conn: psycopg.Connection[Any], reader: str) -> None:
+    """pg_read_all_data does not cover large objects: the reader gets each one, so tests can read them."""
+    oids = [str(row[0]) for row in conn.execute("SELECT oid FROM pg_catalog.pg_largeobject_metadata")]
+    for start in range(0, len(oids), _LARGE_OBJECTS_PER_GRANT):
+        listed = sql.SQL(", ").join(
+            map(sql.Literal, map(int, oids[start : start + _LARGE_OBJECTS_PER_GRANT]))
+        )
+        conn.execute(sql.SQL("GRANT SELECT ON LARGE OBJECT {} TO {}").format(listed, sql.Identifier(reader)))
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -470,12 +478,10 @@ class ThrowawayServer:
     def finish(self, database: Database) -> None:
         """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
         admin = self.admin_conninfo()
-        reset_settings(admin, database.name)
-        with psycopg.connect(conninfo_from(self.admin_conninfo(database.name)), autocommit=True) as conn:
-            # pg_read_all_data does not cover large objects: the reader gets each one, so tests can read them
-            conn.execute(_READ_LARGE_OBJECTS.format(sql.Literal(READER)))
+        with into_dump_database(admin, database.name) as conn:  # resets the dump's settings first
+            _grant_large_objects(conn, READER)
         if database.restorer != SUPERUSER:
-            with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+            with elevated(admin) as conn:
                 conn.execute(
                     sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
                         sql.Identifier(database.name), sql.Identifier(database.restorer)
@@ -524,7 +530,7 @@ class ThrowawayServer:
         if self._executor is None:
             return False
         try:
-            with psycopg.connect(conninfo_from(self.admin_conninfo()), connect_timeout=5):
+            with elevated(self.admin_conninfo(), connect_timeout=5):
                 return True
         except psycopg.OperationalError:
             return False

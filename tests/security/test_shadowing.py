@@ -1,8 +1,8 @@
 """Class 6: the dump cannot decide a check's result by defining operators or functions that
 PostgreSQL would pick over its own (a closer argument-type match wins whatever the search_path).
 Such a dump makes every check an error naming the object; extensions' own operators (intarray's
-`&&(int[], int[])`) do not count; pg_catalog comes first, so no relation of the dump stands in for
-a catalog table."""
+`&&(int[], int[])`) do not count, but one the dump adds to an extension it created does (issue 29,
+item 4); pg_catalog comes first, so no relation of the dump stands in for a catalog table."""
 
 from __future__ import annotations
 
@@ -60,6 +60,29 @@ def test_an_operator_that_shadows_a_builtin_makes_checks_errors_not_passes(
     text = output(result)
     result.assert_outcomes(passed=1, errors=2)
     assert f"the dump defines {shown}, which PostgreSQL would pick instead of its own built-in" in text
+    assert_clean(scratch)
+
+
+# citext is trusted: not in pg_dump's shape, the restorer creates it itself and owns it, so it may add
+# its own operator to it. Members of an extension used to be skipped: tables_exist then passed.
+ADDED_TO_EXTENSION = (
+    "CREATE EXTENSION citext SCHEMA public;\n"
+    + ALWAYS_TRUE.format(left="oid", right="regclass")
+    + "ALTER EXTENSION citext ADD FUNCTION lift_simulator.always_true(oid, regclass);\n"
+    "ALTER EXTENSION citext ADD OPERATOR lift_simulator.=(oid, regclass);\n"
+)
+
+
+def test_an_operator_the_dump_adds_to_an_extension_still_counts_as_the_dumps(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, ADDED_TO_EXTENSION)
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks" / "c.yml").write_text(CHECKS)
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    result.assert_outcomes(passed=1, errors=2)
+    assert "the dump defines operator lift_simulator.=(oid, regclass), which PostgreSQL would pick" in text
     assert_clean(scratch)
 
 
