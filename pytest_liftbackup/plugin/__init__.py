@@ -164,11 +164,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("liftbackup")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
+    from pytest_liftbackup._safe_text import shown
+
     for left in state.restorer.reaped:
-        terminalreporter.write_line(f"removed what a killed run had left: {left}")
+        terminalreporter.write_line(shown(f"removed what a killed run had left: {left}"))
     if state.settings.keep:
         for line in [*state.keep(), *state.workers_kept]:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(shown(line))
     from pytest_liftbackup.report import annotations as _annotations
 
     if _annotations.wanted():

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._safe_text import shown_lines
 from pytest_liftbackup.plugin.run_report import DUMP_PROPERTY, PROPERTY, restore_record
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class RestoreItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, LiftbackupError):
-            return str(excinfo.value)
+            return shown_lines(str(excinfo.value))  # its values were shown where it was worded
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -38,7 +38,7 @@ def test_database_text_stays_inside_its_code_block(
     text = output(result)
     result.assert_outcomes(passed=1, failed=1)
     assert "\x1b" not in text and "\r" not in text
-    assert r"display_name=x\x1b[2J\x0d\n````\n# Owned" in text
+    assert r"display_name=x\x1b[2J\r\n````\n# Owned" in text
 
     markdown = (pytester.path / "summary.md").read_text()
     fences = re.findall(r"^(`{3,})text$", markdown, re.MULTILINE)
