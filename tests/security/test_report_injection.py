@@ -232,14 +232,15 @@ def test_a_dump_file_name_is_written_out_in_the_header_and_summary(
     dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No `[`: the option reads it as a glob.
-    dump = write_bytes(tmp_path / "lift\x1b]0;pwned\x07\n::error file=x::pwned.sql", dumps.plain.read_bytes())
+    name = "::error file=x::pwned\x1b]0;t\x07\n::add-mask::y.sql"  # the summary starts a line with it
+    dump = write_bytes(tmp_path / name, dumps.plain.read_bytes())
     in_github_actions(monkeypatch, pytester)
     result = run(pytester, f"--liftbackup={dump}")
     text = output(result)
     result.assert_outcomes(passed=1)
-    shown_name = r"lift\x1b]0;pwned\x07\n::error file=x::pwned.sql"
+    shown_name = r"::error file=x::pwned\x1b]0;t\x07\n::add-mask::y.sql"
     assert f"  {tmp_path}/{shown_name} [given]: plain, " in text  # the collection header
-    assert f"  file:     {tmp_path}/{shown_name}" in text  # the summary
+    assert f"\n\\x3a{shown_name[1:]}\n  file:     {tmp_path}/{shown_name}\n" in text  # the summary
     assert "\x1b" not in text and workflow_commands(text) == []
 
 
@@ -260,3 +261,11 @@ def test_liftbackup_status_writes_out_file_names(
     assert f"  {shown_name}_backup_20260120_080000.sql" in done.stdout
     assert done.stdout.splitlines()[-1].startswith(f"UNHEALTHY {shown_name}: the newest backup is ")
     assert "\x1b" not in done.stdout and workflow_commands(done.stdout) == []
+    as_json = subprocess.run(
+        [sys.executable, "-m", "pytest_liftbackup", "status", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_ACTIONS": "true"},
+    ).stdout
+    assert workflow_commands(as_json) == [] and "##\\u005berror]pwned" in as_json
+    assert json.loads(as_json)["backups"][0]["file"].endswith(HOSTILE_FILE + "_backup_20260120_080000.sql")
