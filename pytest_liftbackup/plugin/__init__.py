@@ -45,8 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         state = config.stash[SESSION_KEY] = LiftbackupSession(settings)
-    except LiftbackupError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    except LiftbackupError as exc:  # may name a dump's file, or quote it
+        from pytest_liftbackup._safe_text import shown_lines
+
+        raise pytest.UsageError(shown_lines(str(exc))) from None
     config.pluginmanager.register(state.run_report, "liftbackup-run-report")
     from pytest_liftbackup.plugin.progress import TerminalProgress
 

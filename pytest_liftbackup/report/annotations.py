@@ -2,8 +2,10 @@
 
 When `GITHUB_ACTIONS` is `true`, the summary ends with one workflow command per failed, erroring or
 warned check (`::error file=checks/x.yml,line=N,title=...::report`) and per failed restore. The
-records are the JSON report's, so xdist workers' results are annotated too. The escaping is GitHub's:
-`%`, CR and LF in messages, and `:` and `,` as well in properties.
+records are the JSON report's, so xdist workers' results are annotated too. Each line of a message is
+`shown` first (no value of the dump's can end it or start a command: `_safe_text`), then escaped as
+GitHub wants: `%`, CR and LF in messages, and `:` and `,` as well in properties. No other line the run
+prints can start a workflow command, so none can stop these with `::stop-commands::`.
 """
 
 from __future__ import annotations

@@ -269,3 +269,22 @@ def test_liftbackup_status_writes_out_file_names(
     ).stdout
     assert workflow_commands(as_json) == [] and "##\\u005berror]pwned" in as_json
     assert json.loads(as_json)["backups"][0]["file"].endswith(HOSTILE_FILE + "_backup_20260120_080000.sql")
+
+
+@pytest.mark.parametrize(
+    ("text", "outside", "inside"),
+    [
+        ("a\nb\rc\x1bd", r"a\nb\rc\x1bd", r"a\nb\rc\x1bd"),
+        ("\t ::error::x", "\t ::error::x", "\t \\x3a:error::x"),  # the runner trims leading white space
+        ("x ##[add-mask]y", "x ##[add-mask]y", "x ##\\x5badd-mask]y"),
+        ("x::error::y", "x::error::y", "x::error::y"),  # not at a line's start: no command
+    ],
+)
+def test_shown_text_is_one_line_and_no_workflow_command(
+    text: str, outside: str, inside: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_liftbackup._safe_text import shown
+
+    assert shown(text) == outside
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert shown(text) == inside and shown(inside) == inside  # once is enough: shown text stays as it is
