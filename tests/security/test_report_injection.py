@@ -88,20 +88,38 @@ def edited(dump: Path, target: Path, *swaps: tuple[bytes, bytes]) -> Path:
     return write_bytes(target, raw)
 
 
+RAISING = (
+    "DO $$ BEGIN RAISE EXCEPTION E'boom\\n::error file=x::pwned\\r::stop-commands::tok' "
+    "USING DETAIL = E'\\n::add-mask::x'; END $$;"
+)
+SHOWN_RAISE = r"_fkey): boom\n::error file=x::pwned\r::stop-commands::tok"
+
+
+def raising_dump(dumps: Dumps, folder: Path) -> Path:
+    """The real dump, with a DO block at its end whose exception quotes workflow commands."""
+    return hostile_plain(dumps.plain, folder / PLAIN_NAME, RAISING)
+
+
+def command(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`liftbackup ...` as a CI job runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_liftbackup", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_ACTIONS": "true"},
+    )
+
+
 def test_a_restore_error_quoting_the_dump_stays_on_its_line(
     dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raising = (
-        "DO $$ BEGIN RAISE EXCEPTION E'boom\\n::error file=x::pwned\\r::stop-commands::tok' "
-        "USING DETAIL = E'\\n::add-mask::x'; END $$;"
-    )
-    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, raising)
+    dump = raising_dump(dumps, tmp_path)
     in_github_actions(monkeypatch, pytester)
     result = run(pytester, f"--liftbackup={dump}")
     text = output(result)
     result.assert_outcomes(failed=1)
     assert workflow_commands(text) == []
-    assert r"_fkey): boom\n::error file=x::pwned\r::stop-commands::tok" in text
+    assert SHOWN_RAISE in text
     assert r"  DETAIL: \n::add-mask::x" in text
     annotation = [line for line in text.splitlines() if line.startswith("::error title=restore of ")]
     assert len(annotation) == 1 and r"boom\n::error file=x::pwned" in annotation[0]
@@ -250,23 +268,13 @@ def test_liftbackup_status_writes_out_file_names(
     folder = tmp_path / "backups"
     folder.mkdir()
     write_bytes(folder / f"{HOSTILE_FILE}_backup_20260120_080000.sql", dumps.plain.read_bytes())
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_liftbackup", "status", str(folder)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GITHUB_ACTIONS": "true"},
-    )
+    done = command("status", folder)
     assert done.returncode == 1, done.stderr  # too old: unhealthy
     shown_name = r"lift\x1b[2K\x1b[1A##\x5berror]pwned"
     assert f"  {shown_name}_backup_20260120_080000.sql" in done.stdout
     assert done.stdout.splitlines()[-1].startswith(f"UNHEALTHY {shown_name}: the newest backup is ")
     assert "\x1b" not in done.stdout and workflow_commands(done.stdout) == []
-    as_json = subprocess.run(
-        [sys.executable, "-m", "pytest_liftbackup", "status", str(folder), "--json"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GITHUB_ACTIONS": "true"},
-    ).stdout
+    as_json = command("status", folder, "--json").stdout
     assert workflow_commands(as_json) == [] and "##\\u005berror]pwned" in as_json
     assert json.loads(as_json)["backups"][0]["file"].endswith(HOSTILE_FILE + "_backup_20260120_080000.sql")
 
@@ -288,3 +296,20 @@ def test_shown_text_is_one_line_and_no_workflow_command(
     assert shown(text) == outside
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert shown(text) == inside and shown(inside) == inside  # once is enough: shown text stays as it is
+
+
+def test_liftbackup_verify_keeps_each_line_of_a_restore_error_one_line(dumps: Dumps, tmp_path: Path) -> None:
+    dump = raising_dump(dumps, tmp_path)
+    done = command("verify", dump)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"FAILED {dump}: restore failed; checks: no checks"
+    assert lines[1].startswith(f"  {dump}:") and lines[1].endswith(SHOWN_RAISE)
+    assert lines[2:] == [
+        "    at: line 990 (FK CONSTRAINT lift_simulator.simulation_run simulation_run_version_id_fkey)",
+        "    statement: " + RAISING,
+        r"    DETAIL: \n::add-mask::x",
+        "    CONTEXT: PL/pgSQL function inline_code_block line 1 at RAISE",
+        "    SQLSTATE: P0001",
+    ]
+    assert workflow_commands(done.stdout + done.stderr) == []
