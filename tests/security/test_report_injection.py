@@ -246,12 +246,15 @@ def test_the_database_name_of_create_database_is_written_out(
 HOSTILE_FILE = "lift\x1b[2K\x1b[1A##[error]pwned"  # erases the line above; an old-style workflow command
 
 
-def test_a_dump_file_name_is_written_out_in_the_header_and_summary(
+def test_a_dump_file_name_is_written_out_in_the_header_progress_and_summary(
     dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No `[`: the option reads it as a glob.
     name = "::error file=x::pwned\x1b]0;t\x07\n::add-mask::y.sql"  # the summary starts a line with it
-    dump = write_bytes(tmp_path / name, dumps.plain.read_bytes())
+    # A pause before each table's rows: long enough for the progress line, which names the file too.
+    slow = dumps.plain.read_bytes().replace(b"\nCOPY ", b"\nSELECT pg_sleep(0.7);\nCOPY ")
+    dump = write_bytes(tmp_path / name, slow)
+    monkeypatch.setenv("CI", "true")
     in_github_actions(monkeypatch, pytester)
     result = run(pytester, f"--liftbackup={dump}")
     text = output(result)
@@ -259,6 +262,7 @@ def test_a_dump_file_name_is_written_out_in_the_header_and_summary(
     shown_name = r"::error file=x::pwned\x1b]0;t\x07\n::add-mask::y.sql"
     assert f"  {tmp_path}/{shown_name} [given]: plain, " in text  # the collection header
     assert f"\n\\x3a{shown_name[1:]}\n  file:     {tmp_path}/{shown_name}\n" in text  # the summary
+    assert f"\nliftbackup: restoring {shown_name}: " in text  # the progress line
     assert "\x1b" not in text and workflow_commands(text) == []
 
 
