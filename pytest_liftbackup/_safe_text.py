@@ -38,7 +38,7 @@ _OLD_COMMAND = "##["
 
 def printable(text: str) -> str:
     """The text with every control character written out as an escape (`\\x1b`, `\\r`), tab and newline
-    kept: for a block that keeps its lines (Markdown); `shown` for anything else."""
+    kept: the part of `shown` that keeps lines, which `shown` writes out too."""
     return _HIDDEN.sub(_escape, text)
 
 
