@@ -121,15 +121,16 @@ class RestoreError(LiftbackupError):
         self.statement = statement
         self.detail = detail
 
-    def report(self) -> str:
-        """The multi-line text shown for a failed restore item."""
-        lines = [str(self)]
+    def report(self, line: Callable[[str], str]) -> str:
+        """The multi-line text shown for a failed restore item: `line` (`_safe_text.shown`, which this
+        bottom layer cannot import) keeps each value on its line, whatever the dump's text holds."""
+        lines = [line(str(self))]
         if self.location:
-            lines.append(f"  at: {self.location}")
+            lines.append(f"  at: {line(self.location)}")
         if self.statement:
-            lines.append("  statement: " + _excerpt(self.statement))
+            lines.append("  statement: " + line(_excerpt(self.statement)))
         if self.detail:
-            lines.extend("  " + line for line in self.detail.splitlines())
+            lines.extend("  " + line(part) for part in self.detail.splitlines())
         return "\n".join(lines)
 
 

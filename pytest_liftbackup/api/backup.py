@@ -25,6 +25,7 @@ from typing import IO, Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.manifest import Manifest, manifest_path, read_facts
 from pytest_liftbackup.dump import encryption
 from pytest_liftbackup.dump.inspect import major_of
@@ -129,7 +130,7 @@ def log(folder: Path, line: str) -> None:
     """One line per action in the folder's liftbackup.log: what happened to these backups, and when."""
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
     with open(folder / LOG_NAME, "a", encoding="utf-8") as out:
-        out.write(f"{stamp} {line}\n")
+        out.write(f"{stamp} {shown(line)}\n")  # one line: it names files of the folder
 
 
 class _Sink:

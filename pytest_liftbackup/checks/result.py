@@ -6,7 +6,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_liftbackup._safe_text import printable
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.checks.vocabulary import CheckSpec, Threshold
 
 NAMES_ROWS = ("not_null", "unique", "accepted_values", "relationship", "expression", "sql")  # headline + keys
@@ -87,7 +87,7 @@ def _row(row: dict[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = "NULL" if value is None else printable(str(value)).replace("\n", "\\n")
+    text = "NULL" if value is None else shown(str(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -108,7 +108,7 @@ def report_text(spec: CheckSpec, result: CheckResult, outcome: str) -> str:
         lines.append("  all failures: " + result.failures_sql)
     severity = ", severity warn" if outcome == "warned" and spec.severity == "warn" else ""
     lines.append(f"  check: {spec.where} ({spec.kind}{severity})")
-    return printable("\n".join(lines))
+    return "\n".join(shown(line) for line in lines)  # each line of ours one line, whatever the data holds
 
 
 def as_record(spec: CheckSpec, result: CheckResult | None, outcome: str, error: str = "") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import CheckError
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.checks import data as _data_checks
 from pytest_liftbackup.checks import flyway as _flyway
 from pytest_liftbackup.checks import schema as _schema_checks
@@ -75,11 +76,11 @@ def _trusted_names(conn: psycopg.Connection[Any], scope: Scope) -> None:
     if shadows is None:  # a restored database only ever gets read: one look per connection will do
         shadows = _SHADOWS_SEEN[conn] = shadows_of_builtins(conn)
     if shadows:
-        shown = ", ".join(shadows[:5]) + (f" and {len(shadows) - 5} more" if len(shadows) > 5 else "")
+        more = f" and {len(shadows) - 5} more" if len(shadows) > 5 else ""
         raise CheckError(
-            f"the dump defines {shown}, which PostgreSQL would pick instead of its own built-in in a "
-            "check's SQL; no check can be trusted on this database. If the backup is yours, look "
-            "at how that got into it"
+            f"the dump defines {', '.join(shown(s) for s in shadows[:5])}{more}, which PostgreSQL would "
+            "pick instead of its own built-in in a check's SQL; no check can be trusted on this database. "
+            "If the backup is yours, look at how that got into it"
         )
     conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)", (search_path(scope),))
 
@@ -128,4 +129,4 @@ def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> C
         ]
         if diag.sqlstate:
             lines.append(f"  SQLSTATE: {diag.sqlstate}")
-        raise CheckError("\n".join(lines)) from None
+        raise CheckError("\n".join(shown(line) for line in lines)) from None  # the data's newlines: \\n

@@ -15,7 +15,8 @@ from types import FrameType
 import psycopg
 
 from pytest_liftbackup import __version__
-from pytest_liftbackup._errors import DumpInputError, LiftbackupError, use_spelling
+from pytest_liftbackup._errors import DumpInputError, LiftbackupError, RestoreError, use_spelling
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api import CheckFileError
 from pytest_liftbackup.api.main_restore import TablesRefused, TargetRefused, VerificationFailed
 from pytest_liftbackup.cli import backup, prune, status, verify
@@ -65,17 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.problem(str(exc))
         return Exit.FAILED
     except LiftbackupError as exc:
-        console.problem(str(exc))
+        console.problem(shown(str(exc)) if isinstance(exc, RestoreError) else str(exc))  # quotes the dump
         return Exit.ERROR
     except KeyboardInterrupt:
         console.problem("interrupted; what this run had started was removed")
         return Exit.INTERRUPTED
     except psycopg.Error as exc:
-        console.problem(f"PostgreSQL said: {str(exc).strip() or type(exc).__name__}")
+        console.problem(f"PostgreSQL said: {shown(str(exc).strip()) or type(exc).__name__}")  # quotes data
         return Exit.ERROR
     except Exception as exc:  # a bug of ours: a clear headline, then the traceback to report
         console.problem(
-            f"internal error ({type(exc).__name__}: {exc}); this is a bug in liftbackup, please "
+            f"internal error ({type(exc).__name__}: {shown(str(exc))}); this is a bug in liftbackup, please "
             "report it with the traceback below"
         )
         traceback.print_exc()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pytest_liftbackup._errors import flags
+from pytest_liftbackup._safe_text import json_text, shown, shown_lines
 
 
 class Exit:
@@ -30,21 +30,23 @@ spelling = flags("--")  # the engine's settings as this command's options, in me
 
 
 class Console:
-    """Human text on stdout (problems on stderr), or one JSON document with `--json`."""
+    """Human text on stdout (problems on stderr), or one JSON document with `--json`. Every line passes
+    `shown_lines` (file names, database names and errors quoting the dump are untrusted), so a cron job's
+    log or a CI job's output gets one line per line we meant, none a workflow command."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
     def say(self, line: str = "") -> None:
         if not self.as_json:
-            print(line, flush=True)
+            print(shown_lines(line), flush=True)
 
     def problem(self, line: str) -> None:
-        print(f"liftbackup: {line}", file=sys.stderr, flush=True)
+        print(shown_lines(f"liftbackup: {line}"), file=sys.stderr, flush=True)
 
     def result(self, document: dict[str, Any]) -> None:
         if self.as_json:
-            print(json.dumps(document, indent=2, default=str))
+            print(json_text(document))
 
     @contextmanager
     def progress(self, total: int | None, unit: str, what: str) -> Iterator[Callable[[int], Any]]:
@@ -72,7 +74,10 @@ class Console:
         if not sys.stdin.isatty():
             raise Refused(f"{action} needs a confirmation: run it on a terminal, or pass --yes in scripts")
         print(
-            f"{action}. Type the database name ({database}) to go on: ", end="", file=sys.stderr, flush=True
+            shown(f"{action}. Type the database name ({database}) to go on: "),
+            end="",
+            file=sys.stderr,
+            flush=True,
         )
         if sys.stdin.readline().strip() != database:
             raise Refused("not confirmed; nothing was changed")

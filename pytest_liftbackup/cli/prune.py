@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import log
 from pytest_liftbackup.api.folder import backups_in
 from pytest_liftbackup.api.retention import plan
@@ -44,16 +45,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     for backup in decided.drop:
         files = [backup.path, *backup.companions()]
         if args.dry_run:
-            console.say(f"would delete {', '.join(p.name for p in files)}")
+            console.say(f"would delete {', '.join(shown(p.name) for p in files)}")
             continue
         backup.path.unlink()  # the backup first: a failure here leaves it whole, with its manifest
         for companion in files[1:]:
             companion.unlink(missing_ok=True)
         removed += [str(p) for p in files]
-        console.say(f"deleted {', '.join(p.name for p in files)}")
+        console.say(f"deleted {', '.join(shown(p.name) for p in files)}")
         log(args.dir, f"prune: deleted {', '.join(p.name for p in files)}")
     for backup, why in decided.keep.items():
-        console.say(f"kept   {backup.path.name} ({', '.join(why)})")
+        console.say(f"kept   {shown(backup.path.name)} ({', '.join(why)})")
     console.result(
         {
             "dry_run": args.dry_run,

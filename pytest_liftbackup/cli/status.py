@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.folder import Backup, backups_in
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import BadInput, add_json
@@ -64,10 +65,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         newest = [r for r in rows if r["database"] == database][-1]
         if now - datetime.fromisoformat(newest["taken"]) > limit:
             problems.append(
-                f"{database}: the newest backup is {newest['age_days']:.1f} days old (limit {args.max_age})"
+                f"{shown(database)}: the newest backup is {newest['age_days']:.1f} days old "
+                f"(limit {args.max_age})"
             )
         if newest["verification"] == "failed":
-            problems.append(f"{database}: the newest backup failed its last verification: {newest['file']}")
+            problems.append(
+                f"{shown(database)}: the newest backup failed its last verification: {shown(newest['file'])}"
+            )
     if not rows:
         problems.append(f"{args.dir}: no backups (<db>_backup_YYYYMMDD_HHMMSS.sql) in this folder")
     console.say(f"{'taken':<19}  {'age':>7}  {'size':>10}  manifest  verified")
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         verified = f"{r['verification']} {r['verified']}" if r["verification"] else "never"
         console.say(
             f"{r['taken'].replace('T', ' '):<19}  {r['age_days']:>6.1f}d  {r['size']:>10}  "
-            f"{'yes' if r['manifest'] else 'no':<8}  {verified}  {Path(r['file']).name}"
+            f"{'yes' if r['manifest'] else 'no':<8}  {verified}  {shown(Path(r['file']).name)}"
         )
     for problem in problems:
         console.say(f"UNHEALTHY {problem}")

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api import verify
 from pytest_liftbackup.api.folder import record_verification
 from pytest_liftbackup.cli._console import Console, Exit
@@ -48,8 +49,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         try:
             record_verification(Path(dump["file"]), passed, summary)
         except OSError as exc:
-            console.problem(f"{dump['file']}: the outcome could not be recorded beside it ({exc.strerror})")
-        console.say(f"{'PASSED' if passed else 'FAILED'} {dump['file']}: {summary}")
+            console.problem(
+                f"{shown(dump['file'])}: the outcome could not be recorded beside it ({exc.strerror})"
+            )
+        console.say(f"{'PASSED' if passed else 'FAILED'} {shown(dump['file'])}: {summary}")
         for problem in problems(dump):
             console.say("  " + problem.replace("\n", "\n  "))
     console.result(document)

@@ -45,8 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         state = config.stash[SESSION_KEY] = LiftbackupSession(settings)
-    except LiftbackupError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    except LiftbackupError as exc:  # may name a dump's file, or quote it
+        from pytest_liftbackup._safe_text import shown_lines
+
+        raise pytest.UsageError(shown_lines(str(exc))) from None
     config.pluginmanager.register(state.run_report, "liftbackup-run-report")
     from pytest_liftbackup.plugin.progress import TerminalProgress
 
@@ -164,11 +166,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("liftbackup")
     for line in summary_lines(state):
         terminalreporter.write_line(line)
+    from pytest_liftbackup._safe_text import shown
+
     for left in state.restorer.reaped:
-        terminalreporter.write_line(f"removed what a killed run had left: {left}")
+        terminalreporter.write_line(shown(f"removed what a killed run had left: {left}"))
     if state.settings.keep:
         for line in [*state.keep(), *state.workers_kept]:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(shown(line))
     from pytest_liftbackup.report import annotations as _annotations
 
     if _annotations.wanted():

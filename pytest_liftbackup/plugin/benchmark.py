@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.plugin.items import SESSION_KEY
 from pytest_liftbackup.report.trend import ITEM_NAME, PARENT
 
@@ -89,7 +90,7 @@ class RegressionGate:
             bench_session = getattr(session.config, "_benchmarksession", None)
             regressions = list(getattr(bench_session, "performance_regressions", []))
             reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-            lines = [f"{name} - {failure}" for name, failure in regressions]
+            lines = [shown(f"{name} - {failure}") for name, failure in regressions]
             if reporter is not None:
                 reporter.section("liftbackup: the restore got slower than the saved run", sep="-", red=True)
                 for line in lines:

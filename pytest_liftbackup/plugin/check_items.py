@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_liftbackup._errors import CheckFailed, CheckWarning, LiftbackupError
-from pytest_liftbackup._safe_text import printable
+from pytest_liftbackup._safe_text import shown, shown_lines
 from pytest_liftbackup.api import load_file
 from pytest_liftbackup.checks.result import CheckResult, as_record, verdict
 from pytest_liftbackup.checks.runner import Scope, run_check
@@ -49,7 +49,7 @@ class CheckFileCollector(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFileError):
-            return str(excinfo.value)
+            return shown_lines(str(excinfo.value))
         return super().repr_failure(excinfo)
 
 
@@ -72,7 +72,7 @@ class CheckItem(pytest.Item):
         restore = state.outcome(self.dump.id)
         if not restore.ok:
             first = restore.error_text().splitlines()[0]
-            message = f"restore of {self.dump.name} failed (see {self.dump.name}::restore): {first}"
+            message = shown(f"restore of {self.dump.name} failed (see {self.dump.name}::restore): {first}")
             if state.failure_shown(self.dump.id):  # its restore item (or an earlier check) failed with it
                 self._record("skipped", message)
                 raise pytest.skip.Exception(message, _use_item_location=True)
@@ -83,14 +83,14 @@ class CheckItem(pytest.Item):
             self.result = run_check(conn, self.spec, self.scope)
         except LiftbackupError as exc:
             self._record("error", str(exc))
-            pytest.fail(printable(str(exc)), pytrace=False)
+            pytest.fail(shown_lines(str(exc)), pytrace=False)
 
     def runtest(self) -> None:
         assert self.result is not None
         outcome = verdict(self.spec, self.result)
         record = self._record(outcome)
         if outcome == "skipped":  # reported at the check's line in its YAML file
-            raise pytest.skip.Exception(self.result.skipped or "", _use_item_location=True)
+            raise pytest.skip.Exception(shown(self.result.skipped or ""), _use_item_location=True)
         if outcome == "failed":
             raise CheckFailed(record["report"])
         if outcome == "warned":
@@ -103,7 +103,7 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, LiftbackupError):
-            return str(excinfo.value)
+            return shown_lines(str(excinfo.value))
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

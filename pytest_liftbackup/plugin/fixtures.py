@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.plugin.items import SESSION_KEY
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def liftbackup_target(request: pytest.FixtureRequest) -> RestoreOutcome:
     outcome = state.outcome(dump_id)
     if not outcome.ok:
         first = outcome.error_text().splitlines()[0]
-        message = f"restore of {outcome.info.name} failed (see {outcome.info.name}::restore): {first}"
+        message = shown(f"restore of {outcome.info.name} failed (see {outcome.info.name}::restore): {first}")
         if state.failure_shown(dump_id):  # its restore item fails with it: the tests skip, saying why
             pytest.skip(message)
         pytest.fail(message, pytrace=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._safe_text import shown, shown_lines
 from pytest_liftbackup.plugin.run_report import DUMP_PROPERTY, PROPERTY, restore_record
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class RestoreItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, LiftbackupError):
-            return str(excinfo.value)
+            return shown_lines(str(excinfo.value))  # its values were shown where it was worded
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -58,11 +59,12 @@ class RestoreItem(pytest.Item):
 
 def node_path(path: Path, rootpath: Path) -> str:
     """The node id pytest gives a file: its path under the rootdir; in full when outside it (pytest
-    would give a bare name there, which no command line can select)."""
+    would give a bare name there, which no command line can select). `shown`: pytest prints it as it is,
+    and a file name is untrusted (a backup folder's)."""
     try:
-        return path.resolve().relative_to(rootpath.resolve()).as_posix()
+        return shown(path.resolve().relative_to(rootpath.resolve()).as_posix())
     except ValueError:
-        return path.resolve().as_posix()
+        return shown(path.resolve().as_posix())
 
 
 def restore_collector_ids(state: LiftbackupSession, rootpath: Path) -> list[tuple[str, str]]:
@@ -73,7 +75,10 @@ def restore_collector_ids(state: LiftbackupSession, rootpath: Path) -> list[tupl
 def dump_collector(state: LiftbackupSession, file_path: Path, parent: pytest.Collector) -> pytest.File | None:
     """The collector of `file_path` when it is a dump given with --liftbackup, else None."""
     dump = state.dump_paths.get(file_path.resolve())
-    return DumpCollector.from_parent(parent, path=file_path, dump=dump) if dump is not None else None
+    if dump is None:
+        return None
+    nodeid = node_path(file_path, parent.config.rootpath)
+    return DumpCollector.from_parent(parent, path=file_path, nodeid=nodeid, dump=dump)
 
 
 def dump_items(session: pytest.Session, state: LiftbackupSession) -> list[pytest.Item]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.restore.engine import Progress
 from pytest_liftbackup.restore.limits import human_size
 
@@ -36,7 +37,9 @@ class TerminalProgress:
             how_far = f"{human_size(progress.done)} of {human_size(progress.total)}), {progress.rows:,} rows"
         else:
             how_far = f"{progress.done:,} of {progress.total:,} {progress.unit})"
-        line = f"liftbackup: restoring {progress.dump}: {percent}% ({how_far}, {progress.seconds:.0f} s"
+        line = shown(
+            f"liftbackup: restoring {progress.dump}: {percent}% ({how_far}, {progress.seconds:.0f} s"
+        )
         with self._uncaptured():
             if self._live:
                 if not self._rewriting:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.plugin.run_report import restore_record
 from pytest_liftbackup.plugin.state import LiftbackupSession
@@ -22,6 +23,11 @@ def shown_path(path: Path, base: Path) -> Path:
 
 
 def header_lines(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
+    """The collection header; each line `shown`: file names and the dumps' header facts are untrusted."""
+    return [shown(line) for line in _header(state, invocation_dir)]
+
+
+def _header(state: LiftbackupSession, invocation_dir: Path) -> list[str]:
     settings = state.settings
     lines = [f"liftbackup: {len(state.dumps)} dump(s) from {settings.dumps_source}"]
     for dump in state.dumps:
@@ -109,6 +115,11 @@ def outcome_lines(info: DumpInfo, record: dict[str, Any], results: dict[str, int
 
 
 def summary_lines(state: LiftbackupSession) -> list[str]:
+    """The terminal summary; each line `shown`: it quotes the dumps' names, warnings, roles, errors."""
+    return [shown(line) for line in _summary(state)]
+
+
+def _summary(state: LiftbackupSession) -> list[str]:
     lines: list[str] = []
     if state.host_description:
         lines.append(f"server: {state.host_description}")

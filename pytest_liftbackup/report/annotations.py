@@ -2,8 +2,10 @@
 
 When `GITHUB_ACTIONS` is `true`, the summary ends with one workflow command per failed, erroring or
 warned check (`::error file=checks/x.yml,line=N,title=...::report`) and per failed restore. The
-records are the JSON report's, so xdist workers' results are annotated too. The escaping is GitHub's:
-`%`, CR and LF in messages, and `:` and `,` as well in properties.
+records are the JSON report's, so xdist workers' results are annotated too. Each line of a message is
+`shown` first (no value of the dump's can end it or start a command: `_safe_text`), then escaped as
+GitHub wants: `%`, CR and LF in messages, and `:` and `,` as well in properties. No other line the run
+prints can start a workflow command, so none can stop these with `::stop-commands::`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pytest_liftbackup._safe_text import printable
+from pytest_liftbackup._safe_text import shown, shown_lines
 
 _LEVELS = {"failed": "error", "error": "error", "warned": "warning"}
 _MAX = 4000  # GitHub shows the first lines; the rest is in the log above
@@ -28,7 +30,7 @@ def _message(text: str) -> str:
 
 
 def _property(text: str) -> str:
-    return _message(text).replace(":", "%3A").replace(",", "%2C")
+    return _message(shown(text)).replace(":", "%3A").replace(",", "%2C")
 
 
 def _command(level: str, message: str, title: str, file: str = "", line: int | None = None) -> str:
@@ -36,7 +38,7 @@ def _command(level: str, message: str, title: str, file: str = "", line: int | N
     if file and line:
         where.append(f"line={line}")
     props = ",".join([*where, f"title={_property(title)}"])
-    return f"::{level} {props}::{_message(printable(message))}"
+    return f"::{level} {props}::{_message(shown_lines(message))}"
 
 
 def workflow_commands(dumps: list[dict[str, Any]], started_in: Path) -> list[str]:

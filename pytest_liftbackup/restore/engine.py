@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import LiftbackupError, RestoreError
-from pytest_liftbackup._safe_text import printable
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.restore import archive as _archive_restore
 from pytest_liftbackup.restore import extensions as _extensions
@@ -92,8 +92,8 @@ class RestoreOutcome:
         return self.info.size / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
     def error_text(self) -> str:
-        """The error as shown to people: PostgreSQL's messages quote the dump, so controls are escaped."""
-        return printable(self.error.report() if isinstance(self.error, RestoreError) else str(self.error))
+        """The error as shown to people: PostgreSQL's messages quote the dump, so each value is `shown`."""
+        return self.error.report(shown) if isinstance(self.error, RestoreError) else shown(str(self.error))
 
 
 def _mode(host_kind: str, restorer: str, trusted: bool) -> str:

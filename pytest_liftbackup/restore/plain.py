@@ -26,6 +26,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from pytest_liftbackup._errors import RestoreError
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.dump.inspect import DumpInfo, open_plain
 from pytest_liftbackup.dump.sql_script import (
     UNDERSTOOD_META,
@@ -310,8 +311,8 @@ def _restore_error(info: DumpInfo, statement: Statement, exc: psycopg.Error) -> 
     if copy_line:
         line = statement.line + int(copy_line.group(1))
     primary = with_hint(diag.message_primary or str(exc).strip(), diag.message_hint or "")
-    detail = "\n".join(
-        part
+    detail = "\n".join(  # one line each: the dump's text may hold newlines of its own
+        shown(part)
         for part in (
             f"DETAIL: {diag.message_detail}" if diag.message_detail else "",
             f"HINT: {diag.message_hint}" if diag.message_hint else "",
