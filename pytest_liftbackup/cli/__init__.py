@@ -11,7 +11,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 
@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _output_to(log: Path) -> Iterator[None]:
     """stdout and stderr (ours and every child's) appended to `log`, opened by us without following a
     link (never a shell's `>>`), for the block."""
+    with suppress(OSError):  # the job's first run: the backup folder is new (else open_log says why)
+        log.parent.mkdir(parents=True, exist_ok=True)
     with open_log(log) as out:
         sys.stdout.flush()
         sys.stderr.flush()
