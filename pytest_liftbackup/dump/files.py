@@ -81,8 +81,7 @@ def open_entry(path: Path, owners: frozenset[int] | None = None) -> IO[bytes]:
     try:
         fd = os.open(path, os.O_RDONLY | NO_FOLLOW | _NON_BLOCK | _BINARY)
     except OSError as exc:
-        why = "a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
-        raise DumpInputError(refusal(path, why)) from None
+        raise DumpInputError(refusal(path, _unopened(path, exc))) from None
     try:
         if wrong := what_is_wrong(os.fstat(fd), owners):
             raise DumpInputError(refusal(path, wrong))
@@ -150,8 +149,7 @@ def open_log(path: Path) -> IO[bytes]:
     try:
         fd = os.open(path, flags, PRIVATE)
     except OSError as exc:
-        why = "a symbolic link" if os.path.islink(path) else f"cannot be opened ({exc.strerror})"
-        raise DumpInputError(_log_refusal(path, why)) from None
+        raise DumpInputError(_log_refusal(path, _unopened(path, exc))) from None
     try:
         if wrong := what_is_wrong(os.fstat(fd), owners_of(path.parent)):
             raise DumpInputError(_log_refusal(path, wrong))
@@ -161,6 +159,15 @@ def open_log(path: Path) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _unopened(path: Path, exc: OSError) -> str:
+    """Why `path` could not be opened: what it is (a link, a FIFO without a reader), else the error."""
+    try:
+        found = what_is_wrong(os.lstat(path), None)
+    except OSError:
+        found = None
+    return found or f"cannot be opened ({exc.strerror})"
 
 
 def _log_refusal(path: Path, why: str) -> str:
