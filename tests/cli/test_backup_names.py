@@ -7,9 +7,11 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from tests.cli.conftest import PASSWORD, Live, liftbackup
@@ -86,3 +88,17 @@ def test_a_planted_folder_log_stops_the_backup_before_pg_dump(live: Live, tmp_pa
     assert f"{backups / 'liftbackup.log'}: a symbolic link, not a log file of ours" in done.stderr
     assert victim.read_text() == "original\n"
     assert [p.name for p in backups.iterdir()] == ["liftbackup.log"]  # no backup, no partial file
+
+
+def test_a_link_planted_at_the_backups_name_stops_the_backup(live: Live, tmp_path: Path) -> None:
+    from pytest_liftbackup._errors import LiftbackupError
+    from pytest_liftbackup.api.backup import take_backup
+
+    when = datetime(2026, 11, 17, 8, 0, 0)
+    planted = tmp_path / "lift_simulator_backup_20261117_080000.sql"
+    planted.symlink_to(tmp_path / "nowhere")  # dangling: exists() is False, the name is taken all the same
+    dsn = live.dsn.replace(f"dbname={live.name}", "dbname=lift_simulator")
+    with pytest.raises(LiftbackupError, match="a backup of that name exists already"):
+        take_backup(dsn, tmp_path, now=when)
+    assert planted.is_symlink() and not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["liftbackup.log", planted.name])
