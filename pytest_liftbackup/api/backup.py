@@ -96,7 +96,8 @@ def take_backup(
         )
         database = conn.info.dbname
         folder.mkdir(parents=True, exist_ok=True)  # once the server answered: a typo leaves no folder
-        _files.open_log(folder / LOG_NAME).close()  # a planted log is refused before pg_dump runs
+        if os.path.lexists(folder / LOG_NAME):  # a planted log is refused before pg_dump runs
+            _files.open_log(folder / LOG_NAME).close()
         when = now or datetime.now()
         path = folder / backup_name(database, fmt, when, encrypted=to is not None)
         if os.path.lexists(path) or os.path.lexists(manifest_path(path)):

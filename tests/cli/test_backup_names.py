@@ -53,6 +53,8 @@ def test_a_database_named_like_a_path_is_backed_up_inside_dir(live: Live, tmp_pa
     ]
     manifest = json.loads((backups / (made.name + ".manifest.json")).read_text())
     assert manifest["database"] == "../../x" and manifest["file"] == made.name
+    for name in (made.name, made.name + ".manifest.json", "liftbackup.log"):  # only its owner reads it
+        assert (backups / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_a_database_named_with_a_newline_gets_a_one_line_file_name(live: Live, tmp_path: Path) -> None:
@@ -101,4 +103,4 @@ def test_a_link_planted_at_the_backups_name_stops_the_backup(live: Live, tmp_pat
     with pytest.raises(LiftbackupError, match="a backup of that name exists already"):
         take_backup(dsn, tmp_path, now=when)
     assert planted.is_symlink() and not (tmp_path / "nowhere").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["liftbackup.log", planted.name])
+    assert [p.name for p in tmp_path.iterdir()] == [planted.name]  # nothing written, not even the log
