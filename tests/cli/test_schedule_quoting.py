@@ -17,6 +17,8 @@ import pytest
 
 from tests.cli.conftest import liftbackup
 
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the hostile names are POSIX file names")
+
 DSN = "postgresql://ops@db:5432/lift_simulator?application_name=a%20b&sslmode=prefer"
 WINDOWS_DSN = "postgresql://ops@db:5432/lift_simulator?application_name=a+b"  # cmd.exe: no % nor &
 # What a folder name may hold on every platform: quotes, spaces, $, backtick, ;, #, *, (), \, ', ~
