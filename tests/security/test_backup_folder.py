@@ -24,7 +24,8 @@ from pytest_liftbackup.api.restorer import find_dumps
 from pytest_liftbackup.dump.inspect import inspect_dump, sha256_of_path
 from pytest_liftbackup.dump.locate import locate
 from tests.cli.conftest import liftbackup
-from tests.conftest import Dumps
+from tests.conftest import Dumps, Scratch
+from tests.helpers import assert_clean, output, run
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="symbolic links, FIFOs and owners as POSIX has them")
 
@@ -235,3 +236,18 @@ def test_the_job_log_is_created_private_and_holds_all_the_command_said(folder: P
     text = job_log.read_text()
     assert text.count("UNHEALTHY lift_simulator: the newest backup is") == 2
     assert text.count(f"{OLDER}\n") == 2
+
+
+def test_the_plugin_refuses_a_fifo_named_like_the_newest_backup_without_waiting_on_it(
+    folder: Path, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    os.mkfifo(folder / NEWEST)  # opening it to read would wait for a writer forever
+    result = run(pytester, f"--liftbackup={folder}")
+    text = output(result)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, text
+    assert (
+        f"ERROR: {folder / NEWEST}: a named pipe (FIFO), not a regular file of its folder: it is not read; "
+        "remove it, or name the backup you mean explicitly"
+    ) in result.errlines
+    assert "Traceback" not in text
+    assert_clean(scratch)
