@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
+import re
 import subprocess
 import tempfile
 import threading
@@ -28,6 +28,7 @@ from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.manifest import Manifest, manifest_path, read_facts
 from pytest_liftbackup.dump import encryption
+from pytest_liftbackup.dump import files as _files
 from pytest_liftbackup.dump.inspect import major_of
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server import live
@@ -46,9 +47,26 @@ class BackupResult:
     seconds: float
 
 
+# What a database name may keep in a file name: no path separator, no dot (no `..`, no hidden file), no
+# control character, nothing a shell or a scheduler reads specially.
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_STEM_MAX = 48
+
+
+def file_stem(database: str) -> str:
+    """The database name as the start of a file name: itself when it is made of letters, digits, `_`
+    and `-` only (and not too long), else those characters kept (others as `-`, at most 48) and a
+    hash of the whole name, so that two databases never share a name by the replacing."""
+    if not _UNSAFE.search(database) and 0 < len(database) <= _STEM_MAX:
+        return database
+    kept = _UNSAFE.sub("-", database)[:_STEM_MAX]
+    return f"{kept}-{hashlib.sha256(database.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
 def backup_name(database: str, fmt: str, when: datetime, encrypted: bool = False) -> str:
-    """`<db>_backup_YYYYMMDD_HHMMSS.sql` (or `.dump`), `.age` added when encrypted."""
-    stem = f"{database}_backup_{when:%Y%m%d_%H%M%S}{EXTENSIONS[fmt]}"
+    """`<db>_backup_YYYYMMDD_HHMMSS.sql` (or `.dump`), `.age` added when encrypted; `<db>` is the
+    database's `file_stem`."""
+    stem = f"{file_stem(database)}_backup_{when:%Y%m%d_%H%M%S}{EXTENSIONS[fmt]}"
     return stem + (encryption.SUFFIX if encrypted else "")
 
 
@@ -80,12 +98,14 @@ def take_backup(
         )
         database = conn.info.dbname
         folder.mkdir(parents=True, exist_ok=True)  # once the server answered: a typo leaves no folder
+        if os.path.lexists(folder / LOG_NAME):  # a planted log is refused before pg_dump runs
+            _files.open_log(folder / LOG_NAME).close()
         when = now or datetime.now()
         path = folder / backup_name(database, fmt, when, encrypted=to is not None)
-        if path.exists() or manifest_path(path).exists():
+        if os.path.lexists(path) or os.path.lexists(manifest_path(path)):
             raise LiftbackupError(f"{path}: a backup of that name exists already; wait a second and retry")
         snapshot = str(_one(conn, "SELECT pg_catalog.pg_export_snapshot()"))
-        partial = folder / f".{path.name}.partial-{secrets.token_hex(4)}"
+        partial = _files.temporary_beside(path)
         try:
             dumped = _PgDump(pg_dump, conn, snapshot, fmt, to, progress)
             digest, size = dumped.into(partial, lambda: read_facts(conn))
@@ -95,6 +115,7 @@ def take_backup(
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+        _files.sync_folder(folder)
     manifest = Manifest(
         file=path.name,
         sha256=digest,
@@ -114,7 +135,7 @@ def take_backup(
     seconds = time.perf_counter() - started
     log(
         folder,
-        f"backup {database} -> {path.name}: {size} bytes, {len(facts)} tables, sha256 {digest}, "
+        f"backup {file_stem(database)} -> {path.name}: {size} bytes, {len(facts)} tables, sha256 {digest}, "
         f"pg_dump {pg_dump.version}, {seconds:.1f} s",
     )
     return BackupResult(path, manifest_path(path), manifest, seconds)
@@ -127,10 +148,11 @@ def _one(conn: psycopg.Connection[Any], query: str) -> Any:
 
 
 def log(folder: Path, line: str) -> None:
-    """One line per action in the folder's liftbackup.log: what happened to these backups, and when."""
+    """One line per action in the folder's liftbackup.log: what happened to these backups, and when
+    (appended without following a planted link; see dump/files.py)."""
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
-    with open(folder / LOG_NAME, "a", encoding="utf-8") as out:
-        out.write(f"{stamp} {shown(line)}\n")  # one line: it names files of the folder
+    # shown: one line, though it names files of the folder
+    _files.append_text(folder / LOG_NAME, f"{stamp} {shown(line)}\n")
 
 
 class _Sink:
@@ -181,7 +203,7 @@ class _PgDump:
         with (
             tool_env(self._settings, self._major, tool="pg_dump") as env,
             tempfile.TemporaryFile() as errors,
-            open(partial, "xb") as out,
+            os.fdopen(_files.create_private(partial), "wb") as out,
         ):
             proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, stderr=errors, env=env)
             sink = _Sink(out, self._progress)

@@ -32,6 +32,7 @@ from psycopg import sql
 
 from pytest_liftbackup._errors import DumpInputError
 from pytest_liftbackup.dump import encryption
+from pytest_liftbackup.dump import files as _files
 from pytest_liftbackup.restore.engine import ORDINARY_TABLES
 
 SUFFIX = ".manifest.json"
@@ -104,15 +105,17 @@ class Manifest:
         return dataclasses.replace(self, tables=tables)
 
     def write(self, path: Path) -> None:
-        """Written under a temporary name and renamed: a half-written manifest never exists."""
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(json.dumps(self.as_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        partial.replace(path)
+        """Written under a random temporary name (0600), fsynced and renamed: a half-written manifest
+        never exists, and a link planted at its name is replaced, never followed."""
+        text = json.dumps(self.as_json(), indent=2, sort_keys=True) + "\n"
+        _files.write_atomically(path, text.encode("utf-8"))
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
+        with _files.open_entry(path, _files.owners_of(path.parent)) as stream:  # a planted link: refused
+            raw = stream.read()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(raw.decode("utf-8"))
             tables = {
                 name: TableFacts(int(t["rows"]), str(t["digest"])) for name, t in data["tables"].items()
             }

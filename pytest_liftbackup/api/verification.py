@@ -3,6 +3,7 @@ also prove the file is the one written and the restore holds every row it held."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def _manifest_check(
 ) -> Manifest | None:
     """The file against its manifest, before anything is restored; the manifest, if there is one."""
     beside = manifest_path(original)
-    if not beside.exists():
+    if not os.path.lexists(beside):  # a link of that name is read, and refused, by Manifest.read
         return None
     try:
         manifest = read_manifest(beside, identity)
@@ -90,7 +91,7 @@ def _manifest_check(
         _record(verdict_, dump, beside, "manifest::file", [], str(exc))
         return None
     problems = []
-    size = original.stat().st_size if original.is_file() else None
+    size = original.lstat().st_size if original.is_file() and not original.is_symlink() else None
     if size is not None and size != manifest.size:
         problems.append(f"the file has {size} bytes, the manifest says {manifest.size}")
     digest = sha256_of_path(original)

@@ -6,10 +6,13 @@ plugin; this package only parses arguments, shows results and picks exit codes (
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from types import FrameType
 
 import psycopg
@@ -24,6 +27,7 @@ from pytest_liftbackup.cli import restore as restore
 from pytest_liftbackup.cli import schedule as schedule
 from pytest_liftbackup.cli._console import Console, Exit, Refused, spelling
 from pytest_liftbackup.cli._options import BadInput
+from pytest_liftbackup.dump.files import open_log
 
 COMMANDS = (backup, verify, prune, status, restore, schedule)
 
@@ -37,6 +41,13 @@ def parser() -> argparse.ArgumentParser:
         "4 the work failed (target unchanged), 130 interrupted. See docs/cli.md.",
     )
     top.add_argument("--version", action="version", version=f"liftbackup {__version__}")
+    top.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="append everything the command prints to FILE instead (created 0600; a symbolic link, FIFO, "
+        "hard link or someone else's file there is refused): the scheduled job's log",
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(commands)
@@ -51,6 +62,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; the exit code says how it went."""
     use_spelling(spelling)
     args = parser().parse_args(argv)
+    if args.log is None:
+        return _run(args)
+    try:
+        with _output_to(args.log):
+            return _run(args)
+    except DumpInputError as exc:  # the log itself was refused: said on the terminal, nothing run
+        Console(False).problem(str(exc))
+        return Exit.BAD_INPUT
+
+
+@contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """stdout and stderr (ours and every child's) appended to `log`, opened by us without following a
+    link (never a shell's `>>`), for the block."""
+    with suppress(OSError):  # the job's first run: the backup folder is new (else open_log says why)
+        log.parent.mkdir(parents=True, exist_ok=True)
+    with open_log(log) as out:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, saved_fd in enumerate(saved, start=1):
+                os.dup2(saved_fd, fd)
+                os.close(saved_fd)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The subcommand, its errors turned into one line and an exit code."""
     console = Console(getattr(args, "json", False))
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _interrupt)  # a stopped job unwinds like Ctrl-C: nothing left behind

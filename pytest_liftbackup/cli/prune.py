@@ -8,7 +8,7 @@ from typing import Any
 
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import log
-from pytest_liftbackup.api.folder import backups_in
+from pytest_liftbackup.api.folder import list_folder
 from pytest_liftbackup.api.retention import plan
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import BadInput, add_json
@@ -40,7 +40,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise BadInput("say what to keep: --keep-daily N, --keep-weekly N and/or --keep-monthly N")
     if not args.dir.is_dir():
         raise BadInput(f"{args.dir}: no such folder; pass the backup folder with --dir")
-    decided = plan(backups_in(args.dir), counts)
+    listing = list_folder(args.dir)
+    for line in listing.refusals():
+        console.say(f"skipped {line}")
+    decided = plan(listing.backups, counts)
     removed: list[str] = []
     for backup in decided.drop:
         files = [backup.path, *backup.companions()]
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "dry_run": args.dry_run,
             "kept": {str(b.path): why for b, why in decided.keep.items()},
             "deleted" if not args.dry_run else "would_delete": [str(b.path) for b in decided.drop],
+            "skipped": {str(path): why for path, why in listing.refused.items()},
         }
     )
     return Exit.OK

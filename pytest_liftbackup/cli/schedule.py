@@ -3,6 +3,13 @@
 Printed by default, so it can be read and pasted; `--install` puts it in place: a systemd user timer, a
 crontab line, or a Windows scheduled task. The job's connection holds no password: the job finds it
 where libpq looks (PGPASSFILE/~/.pgpass, a service file), as a scheduled job should.
+
+Each platform reads the job's text its own way, and a path or DSN is the user's text: every word is
+quoted for the reader that will split it (sh after cron's `%` rule, systemd.syntax, cmd.exe and the
+Microsoft C runtime), and what no quoting can carry is refused, naming the setting: a control
+character anywhere (a newline would start a second crontab line), a backslash before `%` in a crontab
+line, and on Windows the characters cmd.exe reads inside quotes or that end them (`"%!^&|<>`). The cron
+job writes its own log (`liftbackup --log`), never through a shell's `>>` that follows a planted link.
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ from pytest_liftbackup.cli._options import BadInput, add_dsn, add_json
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NAME = "liftbackup-weekly"
+JOB_LOG = "liftbackup-job.log"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CMD_SPECIAL = re.compile(r'["%!^&|<>]')  # cmd.exe: special inside quotes (%, !), or ends them
+_CMD_ESCAPE = re.compile(r'([\^&|<>()"%!])')
 
 
 def add_parser(commands: Any) -> None:
@@ -52,8 +63,9 @@ def this_platform() -> str:
     return "systemd" if Path("/run/systemd/system").is_dir() else "cron"
 
 
-def job_command(args: argparse.Namespace) -> list[list[str]]:
-    """The two commands the job runs, with absolute paths (a scheduler has no shell profile)."""
+def job_command(args: argparse.Namespace, platform: str, log: Path | None = None) -> list[list[str]]:
+    """The two commands the job runs, with absolute paths (a scheduler has no shell profile), each
+    appending its output to `log` if given; BadInput if the platform's line cannot carry them."""
     if not args.dsn:
         raise BadInput("--dsn: the job needs to know which database to back up")
     try:
@@ -67,9 +79,40 @@ def job_command(args: argparse.Namespace) -> list[list[str]]:
             "--dsn: not a valid connection string; expected postgresql://user@host:port/db"
         ) from None
     folder = str(args.dir.resolve())
-    me = [sys.executable, "-m", "pytest_liftbackup"]
-    verify = [*me, "verify", folder] + (["--checks", str(args.checks.resolve())] if args.checks else [])
+    checks = str(args.checks.resolve()) if args.checks else ""
+    writable(
+        platform,
+        {
+            "--dsn": args.dsn,
+            "--dir": folder,
+            "--checks": checks,
+            "the Python interpreter's path": sys.executable,
+        },
+    )
+    me = [sys.executable, "-m", "pytest_liftbackup"] + (["--log", str(log)] if log else [])
+    verify = [*me, "verify", folder] + (["--checks", checks] if checks else [])
     return [[*me, "backup", "--dsn", args.dsn, "--dir", folder], verify]
+
+
+def writable(platform: str, named: dict[str, str]) -> None:
+    """BadInput naming the first setting whose text the platform's job line cannot carry."""
+    for setting, text in named.items():
+        if found := _CONTROL.search(text):
+            raise BadInput(
+                f"{setting}: holds a control character ({found[0].encode('unicode_escape').decode()}), "
+                "which would end the scheduler's line and start another; choose one without"
+            )
+        if platform == "cron" and "\\%" in text:
+            raise BadInput(
+                f"{setting}: holds a backslash before %, which no crontab line can carry (cron reads "
+                "\\% as %, and % alone as a new line); choose one without"
+            )
+        if platform == "windows" and (found := _CMD_SPECIAL.search(text)):
+            raise BadInput(
+                f"{setting}: holds {found[0]}, which cmd.exe reads specially in a scheduled task's "
+                "command even inside quotes; choose one without"
+                + (" (a service file can name the database: service=NAME)" if setting == "--dsn" else "")
+            )
 
 
 def _time(text: str) -> tuple[int, int]:
@@ -79,10 +122,8 @@ def _time(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def render(
-    platform: str, commands: list[list[str]], day: str, hour: int, minute: int, log: Path
-) -> dict[str, str]:
-    """{file name or "command": its text} for the platform."""
+def render(platform: str, commands: list[list[str]], day: str, hour: int, minute: int) -> dict[str, str]:
+    """{file name or "command": its text} for the platform, every word quoted for its reader."""
     if platform == "windows":
         line = " && ".join(subprocess.list2cmdline(c) for c in commands)
         task = [
@@ -96,15 +137,18 @@ def render(
             "/ST",
             f"{hour:02d}:{minute:02d}",
         ]
-        return {"command": subprocess.list2cmdline([*task, "/TN", NAME, "/TR", f'cmd /c "{line}"'])}
-    line = " && ".join(shlex.join(c) for c in commands)
+        # schtasks parses its arguments as the C runtime does (list2cmdline); a caret before each
+        # character cmd.exe reads specially makes the pasted line reach schtasks exactly so.
+        task_line = subprocess.list2cmdline([*task, "/TN", NAME, "/TR", f'cmd /c "{line}"'])
+        return {"command": _CMD_ESCAPE.sub(r"^\1", task_line)}
     if platform == "cron":
         weekday = (DAYS.index(day) + 1) % 7
-        entry = f"( {line} ) >> {shlex.quote(str(log))} 2>&1".replace("%", "\\%")  # cron reads % as newline
+        entry = " && ".join(shlex.join(c) for c in commands).replace("%", "\\%")  # cron: % is a newline
         return {"crontab": f"{minute} {hour} * * {weekday} {entry}  # {NAME}"}
+    # One ExecStart= per command (a oneshot service runs them in turn, stopping at a failure): no shell.
     service = (
         "[Unit]\nDescription=liftbackup: weekly backup of the database, then its verification\n\n"
-        f"[Service]\nType=oneshot\nExecStart=/bin/sh -c {shlex.quote(line)}\n"
+        "[Service]\nType=oneshot\n" + "".join(f"ExecStart={_unit_words(c)}\n" for c in commands)
     )
     timer = (
         "[Unit]\nDescription=liftbackup: weekly backup and verification\n\n"
@@ -114,12 +158,20 @@ def render(
     return {f"{NAME}.service": service, f"{NAME}.timer": timer}
 
 
+def _unit_words(command: list[str]) -> str:
+    """A command line as systemd.syntax reads it: each word in double quotes with C escapes, and `%`
+    (a specifier) and `$` (a variable) doubled."""
+    return " ".join(
+        '"' + w.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$") + '"'
+        for w in command
+    )
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     platform = args.platform or this_platform()
     hour, minute = _time(args.time)
-    job = render(
-        platform, job_command(args), args.day, hour, minute, args.dir.resolve() / "liftbackup-job.log"
-    )
+    log = args.dir.resolve() / JOB_LOG if platform == "cron" else None  # systemd has the journal
+    job = render(platform, job_command(args, platform, log), args.day, hour, minute)
     if not args.install:
         for name, text in job.items():
             console.say(f"# {name}" if name != "command" else "# run this in a Windows command prompt:")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_liftbackup._safe_text import shown
-from pytest_liftbackup.api.folder import Backup, backups_in
+from pytest_liftbackup.api.folder import Backup, list_folder
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import BadInput, add_json
 
@@ -59,8 +59,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not args.dir.is_dir():
         raise BadInput(f"{args.dir}: no such folder; pass the backup folder")
     now = datetime.now()
-    rows = [_row(b, now) for b in backups_in(args.dir)]
-    problems = []
+    listing = list_folder(args.dir)
+    rows = [_row(b, now) for b in listing.backups]
+    problems = listing.refusals()
     for database in sorted({r["database"] for r in rows}):
         newest = [r for r in rows if r["database"] == database][-1]
         if now - datetime.fromisoformat(newest["taken"]) > limit:

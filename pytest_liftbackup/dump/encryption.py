@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError
 from pytest_liftbackup._leftovers import claimed_folder
+from pytest_liftbackup.dump import files as _files
 
 SUFFIX = ".age"
 _MAGIC = b"age-encryption.org/v1\n"
@@ -32,9 +33,9 @@ def _pyrage() -> Any:
 def is_encrypted(path: Path) -> bool:
     """An age file, by its first line (its name may say nothing)."""
     try:
-        with open(path, "rb") as stream:
+        with _files.open_entry(path) as stream:
             return stream.read(len(_MAGIC)) == _MAGIC
-    except OSError:
+    except (OSError, DumpInputError):
         return False
 
 
@@ -110,7 +111,7 @@ def encrypt(source: IO[bytes], sink: Any, to: list[Any]) -> None:
 def decrypt(path: Path, sink: IO[bytes], keys: list[Any]) -> None:
     """Stream the age file at `path` into `sink`; a wrong key or a damaged file is a clear error."""
     pyrage = _pyrage()
-    with open(path, "rb") as source:
+    with _files.open_entry(path) as source:
         try:
             pyrage.decrypt_io(source, sink, keys)
         except pyrage.DecryptError as exc:

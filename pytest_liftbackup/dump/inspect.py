@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pytest_liftbackup._errors import DumpInputError, Given, Setting
+from pytest_liftbackup.dump import files as _files
 from pytest_liftbackup.dump.archive_header import MAGIC, ArchiveHeaderError, read_archive_header
 from pytest_liftbackup.dump.locate import LocatedDump, database_from_name
 
@@ -98,7 +99,7 @@ def major_of(version: str | None) -> int | None:
 
 
 def _decompressor(path: Path, compression: str) -> IO[bytes]:
-    raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - handed to the decompressor, closed with it
+    raw: IO[bytes] = _files.open_entry(path)  # handed to the decompressor, closed with it
     if compression == "gzip":
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     if compression == "zstd":
@@ -140,7 +141,7 @@ def inspect_dump(located: LocatedDump, dump_id: str) -> DumpInfo:
     size = path.stat().st_size
     if size == 0:
         raise DumpInputError(f"{path}: the file is empty; the backup job wrote nothing, check its log")
-    with open(path, "rb") as raw:
+    with _files.open_entry(path) as raw:
         outer = raw.read(8)
     checksum = _frame_checksum(outer)
     if outer == b"age-encr":
@@ -209,7 +210,7 @@ def _describe(head: bytes) -> str:
 def _inspect_directory(path: Path, located: LocatedDump, dump_id: str) -> DumpInfo:
     toc = path / "toc.dat"
     try:
-        with open(toc, "rb") as stream:
+        with _files.open_entry(toc) as stream:
             header = read_archive_header(stream)
     except ArchiveHeaderError as exc:
         raise DumpInputError(f"{toc}: not a pg_dump directory-format archive ({exc})") from None
@@ -297,7 +298,7 @@ class _HashingReader(io.RawIOBase):
 @contextmanager
 def open_plain(info: DumpInfo, digest: Any | None = None) -> Iterator[IO[bytes]]:
     """The decompressed SQL text of a plain dump, as a buffered binary stream (constant memory)."""
-    raw: IO[bytes] = open(info.path, "rb")  # noqa: SIM115 - closed below
+    raw: IO[bytes] = _files.open_entry(info.path)  # closed below
     if digest is not None:
         raw = io.BufferedReader(_HashingReader(raw, digest), 1 << 20)
     compression = info.extras.get("outer", "none")
@@ -319,14 +320,19 @@ def open_plain(info: DumpInfo, digest: Any | None = None) -> Iterator[IO[bytes]]
         raw.close()
 
 
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def sha256_of_path(path: Path) -> str:
     """sha256 of a file, or of a directory dump (each file's relative name and bytes, sorted by name)."""
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    # In a directory dump, links are left to the archive check, which refuses them by name.
+    files = sorted(p for p in path.rglob("*") if _regular(p)) if path.is_dir() else [path]
     for file in files:
         if path.is_dir():
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with open(file, "rb") as stream:
+        with _files.open_entry(file) as stream:
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()

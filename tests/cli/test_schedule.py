@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.cli.conftest import PASSWORD, Live, liftbackup
@@ -24,11 +25,9 @@ def test_the_crontab_line_runs_on_tuesdays_at_eight_and_its_job_backs_up_and_ver
     )
     assert done.returncode == 0, done.stderr
     (line,) = [text for text in done.stdout.splitlines() if not text.startswith("#")]
-    assert line.startswith("0 8 * * 2 ( ") and line.endswith(
-        f") >> {folder}/liftbackup-job.log 2>&1  # liftbackup-weekly"
-    )
+    assert line.startswith("0 8 * * 2 ") and line.endswith("  # liftbackup-weekly")
+    assert f"pytest_liftbackup --log {folder}/liftbackup-job.log backup" in line and ">>" not in line
     command = line[len("0 8 * * 2 ") : line.rindex("  # ")].replace("\\%", "%")
-    folder.mkdir()
     ran = subprocess.run(
         ["sh", "-c", command],
         capture_output=True,
@@ -37,6 +36,8 @@ def test_the_crontab_line_runs_on_tuesdays_at_eight_and_its_job_backs_up_and_ver
         timeout=600,
     )
     assert ran.returncode == 0, (folder / "liftbackup-job.log").read_text()
+    assert ran.stdout == ran.stderr == ""  # all of it went to the job's own log, made private
+    assert (folder / "liftbackup-job.log").stat().st_mode & 0o777 == 0o600
     log = (folder / "liftbackup-job.log").read_text()
     assert re.search(r"PASSED .*_backup_\d{8}_\d{6}\.sql: restored in", log), log
     assert len(list(folder.glob("*.verified.json"))) == 1
@@ -63,14 +64,14 @@ def test_a_systemd_timer_is_written_and_a_failed_enable_says_what_to_run(live: L
     timer = (units / "liftbackup-weekly.timer").read_text()
     assert "OnCalendar=Sat *-*-* 23:30:00\nPersistent=true\n" in timer
     service = (units / "liftbackup-weekly.service").read_text()
-    assert "Type=oneshot\nExecStart=/bin/sh -c " in service and "pytest_liftbackup backup --dsn" in service
+    assert f'Type=oneshot\nExecStart="{sys.executable}" "-m" "pytest_liftbackup" "backup" "--dsn"' in service
     if (
         done.returncode != 0
     ):  # no systemd user instance here (a container): the files stay, the command is given
         assert done.returncode == 4
         assert "enable them with: systemctl --user enable --now liftbackup-weekly.timer" in done.stderr
-    exec_start = service.split("ExecStart=", 1)[1].strip()
-    assert shlex.split(exec_start)[:2] == ["/bin/sh", "-c"]
+    verify = service.split("ExecStart=")[2].strip()
+    assert shlex.split(verify)[:4] == [sys.executable, "-m", "pytest_liftbackup", "verify"]
 
 
 def test_windows_gets_a_schtasks_command(tmp_path: Path) -> None:
