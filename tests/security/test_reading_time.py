@@ -15,6 +15,7 @@ import pytest
 
 from pytest_liftbackup import find_dumps
 from pytest_liftbackup._errors import RestoreError
+from pytest_liftbackup.dump import archive_toc
 from pytest_liftbackup.restore import plain as _plain_restore
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from tests.conftest import PLAIN_NAME, Dumps, Scratch
@@ -95,3 +96,20 @@ def test_the_restore_pass_stops_reading_at_the_deadline_too(
         scanned.discard()
         source_server.drop_database(database)
     assert str(raised.value).startswith(f"{dump}: the restore ran past its time limit (")
+
+
+def test_reading_a_directory_archives_table_of_contents_is_checked_too(
+    dumps: Dumps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every few thousand entries (here: every one) toc.dat's reader calls the restore's check."""
+    monkeypatch.setattr(archive_toc, "_CHECK_EVERY", 1)
+    seen: list[int] = []
+
+    def check() -> None:
+        seen.append(1)
+        if len(seen) == 3:
+            raise TimeoutError("stop")
+
+    with pytest.raises(TimeoutError):
+        archive_toc.check_directory(dumps.directory, check)
+    assert len(archive_toc.data_files(dumps.directory / "toc.dat")) > 3  # it had more to read
