@@ -42,8 +42,9 @@ _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
 _COPY_FROM_STDIN = re.compile(rb"COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
 _BLANKS = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.isspace() and bytes.strip() call blank
-_SKIPPED = re.compile(rb"(?:[ \t\n\r\x0b\x0c]+|--[^\n\r]*[\n\r]?)*")  # blanks and -- comments
 _LINE_BREAK = re.compile(rb"[\n\r]")
+# Blanks and ended -- comments, a bounded number at a time: re keeps memory for each repetition of a group.
+_SKIPPED = re.compile(rb"(?:[ \t\n\r\x0b\x0c]+|--[^\n\r]*[\n\r]){1,4096}")
 _NOTHING_MORE = re.compile(rb"[ \t\n\r\x0b\x0c]*(?:--|\Z)")  # blanks, then a -- comment or the end
 _TOC_PARTS = (b"; Type: ", b"; Schema: ", b"; Owner:")
 
@@ -240,7 +241,7 @@ class SqlScript:
                         self._in_statement = False
                     break
                 elif tok == b"--":
-                    ends = skip_comments(line, at)  # a \r ends the comment too, as psql's lexer has it
+                    ends = skip_comments(line, at, self._check)  # a \r ends it too, as in psql's lexer
                     buf += line[pos:ends]  # what follows is read on: all of it when it is blank
                     pos = ends
                 else:
@@ -260,7 +261,9 @@ class SqlScript:
         """A blank or comment line between statements (a TOC header names what follows): True when
         there is nothing to read in it; else the line starts a statement."""
         stripped = line.strip()
-        if stripped.startswith(b"--") and skip_comments(stripped) == len(stripped):  # a \r ends it early
+        if stripped.startswith(b"--") and skip_comments(stripped, 0, self._check) == len(
+            stripped
+        ):  # \r ends it
             if stripped == TRAILER:
                 self.complete = True
             if _may_be_toc_header(stripped) and (header := _TOC_HEADER.match(stripped)):
@@ -309,12 +312,21 @@ class SqlScript:
         return MetaCommand(name, line[end:].strip().decode("utf-8", "replace"), self.lines)
 
 
-def skip_comments(text: bytes | bytearray, pos: int = 0) -> int:
+def skip_comments(text: bytes | bytearray, pos: int = 0, check: Callable[[], None] | None = None) -> int:
     """Where the first token after `pos` starts, past blanks, `--` comments (which end at a line
-    break, \\r included, as in PostgreSQL's lexer) and nested /* comments */; each byte looked at once."""
+    break, \\r included, as in PostgreSQL's lexer) and nested /* comments */; each byte looked at once.
+    `check` is called every few thousand comments (a reader's, see SqlScript)."""
     n = len(text)
+    rounds = 0
     while pos < n:
-        pos = _SKIPPED.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string too
+        rounds += 1
+        if check is not None and not rounds % 4096:
+            check()
+        if skipped := _SKIPPED.match(text, pos):
+            pos = skipped.end()
+            continue
+        if text.startswith(b"--", pos):  # no line break ends it: the rest is comment
+            return n
         if not text.startswith(b"/*", pos):
             return pos
         depth, pos = 1, pos + 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -138,3 +139,27 @@ def test_the_check_is_called_inside_one_long_line(monkeypatch: pytest.MonkeyPatc
         read.extend(SqlScript(io.BytesIO(b";" * 5000 + b"\n"), check=check))
     assert len(calls) == 2
     assert 0 < len(read) < 5000
+
+
+def test_a_line_of_a_million_comments_is_read_in_constant_memory() -> None:
+    """One pattern repeated over every comment kept re's memory for each: 230 MB for these 3 MB."""
+    tracemalloc.start()
+    try:
+        found = events(b"--\r" * 1_000_000 + b"\nSELECT 1 " + b"--\r" * 1_000_000 + b";\n")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [e.sql[:9] for e in found if isinstance(e, Statement)] == [b"SELECT 1 "]
+    assert peak < 16 << 20  # the 3 MB statement and its line, and no more
+
+
+def test_the_check_is_called_inside_one_run_of_comments() -> None:
+    calls: list[int] = []
+
+    def check() -> None:
+        calls.append(1)
+        raise TimeoutError("stop")
+
+    with pytest.raises(TimeoutError):
+        skip_comments(b"/* */" * 10_000, 0, check)
+    assert calls == [1]
