@@ -27,6 +27,9 @@ UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
 # a backtick (psql runs it as a shell command) or a backslash (a second meta-command) above all, is
 # refused: the plugin never runs meta-commands, but psql, the reference restore, would.
 _RESTRICT_KEY = re.compile(r"[A-Za-z0-9]{1,256}")
+# A database name is at most 63 bytes: arguments far longer are not pg_dump's (and re would need
+# memory for each character of a long quoted name).
+_MAX_META_ARGS = 1024
 _CONNECT_NAME = r"""(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")"""
 _CONNECT_ARGS = re.compile(
     rf"""(?:-reuse-previous=on +"dbname='(?:[^'"]|'')+'"|{_CONNECT_NAME}(?: +{_CONNECT_NAME})?)"""
@@ -114,7 +117,8 @@ def meta_arguments_refused(meta: MetaCommand) -> str | None:
     if meta.name in ("restrict", "unrestrict"):
         return None if _RESTRICT_KEY.fullmatch(args) else "a key that is not letters and digits"
     if meta.name in ("connect", "c"):
-        return None if _CONNECT_ARGS.fullmatch(args) else "not a plain database name"
+        plain = len(args) <= _MAX_META_ARGS and _CONNECT_ARGS.fullmatch(args)
+        return None if plain else "not a plain database name"
     return None
 
 

@@ -163,3 +163,14 @@ def test_the_check_is_called_inside_one_run_of_comments() -> None:
     with pytest.raises(TimeoutError):
         skip_comments(b"/* */" * 10_000, 0, check)
     assert calls == [1]
+
+
+def test_a_connect_with_a_name_no_database_has_is_refused_without_matching_it() -> None:
+    tracemalloc.start()
+    try:
+        why = sql_script.meta_arguments_refused(MetaCommand("connect", '"' + "a" * 1_000_000 + '"', 1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert why == "not a plain database name"
+    assert peak < 4 << 20  # matching it took 120 MB
