@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,21 +40,29 @@ class TocFile:
     filename: str
 
 
-def data_files(toc_path: Path) -> list[TocFile]:
-    """The data file each entry of a directory archive's toc.dat names (entries without one left out)."""
+_CHECK_EVERY = 4096  # entries read between two calls of `check`
+
+
+def data_files(toc_path: Path, check: Callable[[], None] | None = None) -> list[TocFile]:
+    """The data file each entry of a directory archive's toc.dat names (entries without one left out).
+
+    Read in time linear in the file (definitions are skipped in chunks, never kept); `check` is called
+    every few thousand entries and raises to stop (a time limit)."""
     with open(toc_path, "rb") as stream:
         header = read_archive_header(stream)
         try:
-            return _entries(Reader(stream), header)
+            return _entries(Reader(stream), header, check or (lambda: None))
         except (ArchiveHeaderError, UnicodeDecodeError, ValueError) as exc:
             raise UnsafeArchive(f"its table of contents cannot be read ({exc})") from None
 
 
-def _entries(r: Reader, header: ArchiveHeader) -> list[TocFile]:
+def _entries(r: Reader, header: ArchiveHeader, check: Callable[[], None]) -> list[TocFile]:
     r.int_size = header.int_size
     version = header.archive_version
     files = []
-    for _ in range(r.int()):
+    for number in range(r.int()):
+        if number % _CHECK_EVERY == _CHECK_EVERY - 1:
+            check()
         dump_id = r.int()
         r.int()  # had a data dumper
         r.skip_str()  # table oid
@@ -97,12 +106,14 @@ def _check_file(path: Path) -> None:
         )
 
 
-def check_directory(folder: Path) -> list[Path]:
-    """Every file the archive in `folder` will open, each checked; UnsafeArchive naming the first bad one."""
+def check_directory(folder: Path, check: Callable[[], None] | None = None) -> list[Path]:
+    """Every file the archive in `folder` will open, each checked; UnsafeArchive naming the first bad one.
+
+    `check` is called as the table of contents is read, to stop a long reading (`data_files`)."""
     for entry in folder.iterdir():
         _check_file(entry)
     wanted = [folder / "toc.dat"]
-    for item in data_files(folder / "toc.dat"):
+    for item in data_files(folder / "toc.dat", check):
         _check_name(item.filename, f"TOC entry {item.dump_id} ({item.desc} {item.tag})")
         present = [folder / (item.filename + s) for s in _SUFFIXES if (folder / (item.filename + s)).exists()]
         wanted += present

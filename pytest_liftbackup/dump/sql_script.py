@@ -11,12 +11,13 @@ executes anything: it only says what is there.
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 TRAILER = b"-- PostgreSQL database dump complete"
 MAX_LINE = 256 << 20  # longer lines are refused: reading one costs its length in memory
+CHECK_EVERY = 1 << 20  # bytes read, or tokens of one line lexed, between two calls of a reader's `check`
 
 # psql meta-commands that pg_dump itself writes; every other one is refused.
 UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
@@ -26,6 +27,9 @@ UNDERSTOOD_META = frozenset({"connect", "c", "restrict", "unrestrict"})
 # a backtick (psql runs it as a shell command) or a backslash (a second meta-command) above all, is
 # refused: the plugin never runs meta-commands, but psql, the reference restore, would.
 _RESTRICT_KEY = re.compile(r"[A-Za-z0-9]{1,256}")
+# A database name is at most 63 bytes: arguments far longer are not pg_dump's (and re would need
+# memory for each character of a long quoted name).
+_MAX_META_ARGS = 1024
 _CONNECT_NAME = r"""(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")"""
 _CONNECT_ARGS = re.compile(
     rf"""(?:-reuse-previous=on +"dbname='(?:[^'"]|'')+'"|{_CONNECT_NAME}(?: +{_CONNECT_NAME})?)"""
@@ -40,6 +44,12 @@ _TOC_HEADER = re.compile(
 _EQUOTE_SPECIAL = re.compile(rb"\\.|''|'", re.DOTALL)
 _BLOCK_SPECIAL = re.compile(rb"/\*|\*/")
 _COPY_FROM_STDIN = re.compile(rb"COPY\b.*\bFROM\s+stdin\b", re.IGNORECASE | re.DOTALL)
+_BLANKS = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.isspace() and bytes.strip() call blank
+_LINE_BREAK = re.compile(rb"[\n\r]")
+# Blanks and ended -- comments, a bounded number at a time: re keeps memory for each repetition of a group.
+_SKIPPED = re.compile(rb"(?:[ \t\n\r\x0b\x0c]+|--[^\n\r]*[\n\r]){1,4096}")
+_NOTHING_MORE = re.compile(rb"[ \t\n\r\x0b\x0c]*(?:--|\Z)")  # blanks, then a -- comment or the end
+_TOC_PARTS = (b"; Type: ", b"; Schema: ", b"; Owner:")
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,8 @@ def meta_arguments_refused(meta: MetaCommand) -> str | None:
     if meta.name in ("restrict", "unrestrict"):
         return None if _RESTRICT_KEY.fullmatch(args) else "a key that is not letters and digits"
     if meta.name in ("connect", "c"):
-        return None if _CONNECT_ARGS.fullmatch(args) else "not a plain database name"
+        plain = len(args) <= _MAX_META_ARGS and _CONNECT_ARGS.fullmatch(args)
+        return None if plain else "not a plain database name"
     return None
 
 
@@ -124,19 +135,26 @@ class LineTooLong(ScriptSyntaxError):
 
 
 class SqlScript:
-    """Events of one plain dump, read once from a binary stream.
+    """Events of one plain dump, read once from a binary stream, in time linear in its size.
 
     After iteration, `complete` says whether pg_dump's trailer was seen and `lines` how many
     lines were read. With `known_copies` (start offset -> the block, from an earlier pass over the
-    same seekable text), COPY rows are not read at all: the stream seeks past them.
+    same seekable text), COPY rows are not read at all: the stream seeks past them. `check` is
+    called about every `CHECK_EVERY` bytes or tokens: it raises to stop the reading (a time limit).
     """
 
     def __init__(
-        self, stream: IO[bytes], known_copies: dict[int, CopyBlock] | None = None, max_line: int = MAX_LINE
+        self,
+        stream: IO[bytes],
+        known_copies: dict[int, CopyBlock] | None = None,
+        max_line: int = MAX_LINE,
+        check: Callable[[], None] | None = None,
     ) -> None:
         self._stream = stream
         self.max_line = max_line
         self._known = known_copies or {}
+        self._check = check or (lambda: None)
+        self._next_check = CHECK_EVERY
         self.lines = 0
         self.offset = 0
         self.complete = False
@@ -146,6 +164,9 @@ class SqlScript:
         if line:
             self.lines += 1
             self.offset += len(line)
+            if self.offset >= self._next_check:
+                self._next_check = self.offset + CHECK_EVERY
+                self._check()
             if len(line) > self.max_line:
                 raise LineTooLong(
                     f"line {self.lines} is longer than {self.max_line >> 20} MiB; no pg_dump line of a "
@@ -181,6 +202,7 @@ class SqlScript:
     def __iter__(self) -> Iterator[Event]:
         buf = bytearray()  # the statement read so far
         quoting = _Quoting()
+        self._leading = leading = _Leading()  # what buf holds, as each line is read
         self._in_statement = False
         self._start_line = 0
         self._entry: TocEntry | None = None
@@ -191,11 +213,18 @@ class SqlScript:
                     f"{self.max_line >> 20} MiB; the file is damaged or crafted",
                     self.lines,
                 )
-            idle = not self._in_statement or _only_comments(bytes(buf))  # a /* comment */ starts nothing
-            if quoting.state == "normal" and idle and self._between_statements(line):
+            if (
+                quoting.state == "normal"
+                and (not self._in_statement or leading.only_comments(buf))  # a /* comment */ starts nothing
+                and self._between_statements(line)
+            ):
                 continue
-            pos, n = 0, len(line)
+            pos, n, ticks = 0, len(line), CHECK_EVERY
             while pos < n:
+                ticks -= 1
+                if not ticks:  # a long line of many tokens takes long too
+                    ticks = CHECK_EVERY
+                    self._check()
                 if quoting.state != "normal":
                     pos = quoting.skip(line, pos, buf)
                     continue
@@ -210,16 +239,14 @@ class SqlScript:
                 elif tok == b"\\":
                     buf += line[pos:at]
                     yield self._meta_command(line, at)
-                    if not bytes(buf).strip():
+                    if leading.blank(buf):
                         buf.clear()
+                        leading.reset()
                         self._in_statement = False
                     break
                 elif tok == b"--":
-                    ends = skip_comments(line, at)  # a \r ends the comment too, as psql's lexer has it
-                    if not line[ends:].strip():
-                        buf += line[pos:]
-                        break
-                    buf += line[pos:ends]
+                    ends = skip_comments(line, at, self._check)  # a \r ends it too, as in psql's lexer
+                    buf += line[pos:ends]  # what follows is read on: all of it when it is blank
                     pos = ends
                 else:
                     buf += line[pos : m.end()]
@@ -228,7 +255,7 @@ class SqlScript:
             raise ScriptSyntaxError(
                 f"the file ends inside {inside} that starts at line {self._start_line}", self.lines
             )
-        if self._in_statement and not _only_comments(bytes(buf)):
+        if self._in_statement and not leading.only_comments(buf):
             raise ScriptSyntaxError(
                 f"the file ends inside a statement that starts at line {self._start_line} (no closing ;)",
                 self.lines,
@@ -238,10 +265,12 @@ class SqlScript:
         """A blank or comment line between statements (a TOC header names what follows): True when
         there is nothing to read in it; else the line starts a statement."""
         stripped = line.strip()
-        if stripped.startswith(b"--") and skip_comments(stripped) == len(stripped):  # a \r ends it early
+        if stripped.startswith(b"--") and skip_comments(stripped, 0, self._check) == len(
+            stripped
+        ):  # \r ends it
             if stripped == TRAILER:
                 self.complete = True
-            if header := _TOC_HEADER.match(stripped):
+            if _may_be_toc_header(stripped) and (header := _TOC_HEADER.match(stripped)):
                 self._entry = TocEntry(
                     *((part or b"").decode("utf-8", "replace") for part in header.groups())
                 )
@@ -257,6 +286,7 @@ class SqlScript:
         where reading this line goes on (its end after COPY FROM stdin, whose rows start below)."""
         statement = Statement(bytes(buf).strip(), self._start_line, self._entry)
         buf.clear()
+        self._leading.reset()
         self._in_statement = False
         if statement.is_copy_from_stdin:  # psql ignores the rest of this line too
             known = self._known.get(self.offset)
@@ -271,8 +301,7 @@ class SqlScript:
                     pass
             return len(line)
         yield statement
-        rest = line[pos:].strip()
-        if not rest or rest.startswith(b"--"):
+        if _NOTHING_MORE.match(line, pos):  # the rest of the line is blank or a comment
             return len(line)
         self._start_line = self.lines
         self._in_statement = True
@@ -287,32 +316,109 @@ class SqlScript:
         return MetaCommand(name, line[end:].strip().decode("utf-8", "replace"), self.lines)
 
 
-def skip_comments(text: bytes, pos: int = 0) -> int:
+def skip_comments(text: bytes | bytearray, pos: int = 0, check: Callable[[], None] | None = None) -> int:
     """Where the first token after `pos` starts, past blanks, `--` comments (which end at a line
-    break, \\r included, as in PostgreSQL's lexer) and nested /* comments */."""
+    break, \\r included, as in PostgreSQL's lexer) and nested /* comments */; each byte looked at once.
+    `check` is called every few thousand comments (a reader's, see SqlScript)."""
     n = len(text)
+    rounds = 0
     while pos < n:
-        if text[pos : pos + 1].isspace():
-            pos += 1
-        elif text.startswith(b"--", pos):
-            ends = [at for at in (text.find(b"\n", pos), text.find(b"\r", pos)) if at >= 0]
-            pos = min(ends) + 1 if ends else n
-        elif text.startswith(b"/*", pos):
-            depth, pos = 1, pos + 2
-            while depth and (m := _BLOCK_SPECIAL.search(text, pos)):
-                depth += 1 if m.group() == b"/*" else -1
-                pos = m.end()
-            if depth:
-                return pos
-        else:
+        rounds += 1
+        if check is not None and not rounds % 4096:
+            check()
+        if skipped := _SKIPPED.match(text, pos):
+            pos = skipped.end()
+            continue
+        if text.startswith(b"--", pos):  # no line break ends it: the rest is comment
+            return n
+        if not text.startswith(b"/*", pos):
+            return pos
+        depth, pos = 1, pos + 2
+        while depth and (m := _BLOCK_SPECIAL.search(text, pos)):
+            depth += 1 if m.group() == b"/*" else -1
+            pos = m.end()
+        if depth:
             return pos
     return n
 
 
-def _only_comments(text: bytes) -> bool:
-    """Whether what is left at the end holds nothing but comments and blanks: psql sends it, and the
-    server runs nothing (a file may end with a /* comment */ that no ; follows)."""
-    return skip_comments(text) == len(text)
+def _may_be_toc_header(line: bytes) -> bool:
+    """Whether `_TOC_HEADER` can match: its parts in order, one `; Owner:` followed by what the pattern
+    takes. Found in one pass; the pattern alone tries every way to split a line that fails, which on
+    a long comment line full of `; Type: ` takes time cubic in its length."""
+    prefix = b"-- Data for Name: " if line.startswith(b"-- Data for Name: ") else b"-- Name: "
+    if not line.startswith(prefix):
+        return False
+    at = len(prefix)
+    for part in _TOC_PARTS[:2]:
+        if (at := line.find(part, at)) < 0:
+            return False
+        at += len(part)
+    while (at := line.find(_TOC_PARTS[2], at)) >= 0:
+        at += len(_TOC_PARTS[2])
+        if at == len(line) or line.startswith((b" ", b"; Tablespace:"), at):
+            return True
+    return False
+
+
+class _Leading:
+    """Whether the statement read so far holds only blanks (`blank`), or only blanks and comments
+    (`only_comments`: `skip_comments` of it reaches its end; psql sends such a rest, and the server
+    runs nothing). The same answers as looking at the whole statement each time, but each byte is
+    looked at once as the statement grows: asked on every line, that made a statement of many lines
+    take time quadratic in its length. `reset` when the statement is emptied."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._blank_end = 0  # the statement is blank up to here
+        self._mode = "top"  # where the skip_comments scan stands: top | line | block | stopped
+        self._pos = 0  # where it goes on (top, line)
+        self._depth = 0  # block comments nest
+        self._block_end = 0  # block: where skip_comments would stop, inside the unclosed comment
+        self._search = 0  # block: where the search for /* and */ goes on
+
+    def blank(self, text: bytearray) -> bool:
+        self._blank_end = _BLANKS.match(text, self._blank_end).end()  # type: ignore[union-attr]
+        return self._blank_end == len(text)
+
+    def only_comments(self, text: bytearray) -> bool:
+        n = len(text)
+        while self._mode != "stopped" and self._step(text, n):
+            pass
+        if self._mode == "top":
+            return self._pos >= n
+        return self._mode == "line" or (self._mode == "block" and self._block_end == n)
+
+    def _step(self, text: bytearray, n: int) -> bool:
+        """One token further; False when the statement's end is reached (or the next byte decides)."""
+        if self._mode == "top":
+            self._pos = pos = _BLANKS.match(text, self._pos).end()  # type: ignore[union-attr]
+            two = bytes(text[pos : pos + 2])
+            if two in (b"", b"-", b"/"):
+                return False
+            if two == b"--":
+                self._mode, self._pos = "line", pos + 2
+            elif two == b"/*":
+                self._mode, self._depth, self._block_end = "block", 1, pos + 2
+                self._search = pos + 2
+            else:
+                self._mode = "stopped"
+        elif self._mode == "line":
+            if (m := _LINE_BREAK.search(text, self._pos)) is None:
+                self._pos = n
+                return False
+            self._mode, self._pos = "top", m.end()
+        else:
+            if (m := _BLOCK_SPECIAL.search(text, self._search)) is None:
+                self._search = max(self._search, n - 1)  # a */ may start at the last byte
+                return False
+            self._depth += 1 if m.group() == b"/*" else -1
+            self._block_end = self._search = m.end()
+            if not self._depth:
+                self._mode, self._pos = "top", m.end()
+        return True
 
 
 class _Quoting:

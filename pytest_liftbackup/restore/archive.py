@@ -25,7 +25,7 @@ from pytest_liftbackup.dump.sql_script import SqlScript, Statement
 from pytest_liftbackup.restore import elevation
 from pytest_liftbackup.restore.elevation import new_owner
 from pytest_liftbackup.restore.extensions import note, superuser_statement, with_hint
-from pytest_liftbackup.restore.limits import UNLIMITED, bounded_copy
+from pytest_liftbackup.restore.limits import TIME_LIMIT, UNLIMITED, bounded_copy, deadline_check
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.restore.skips import CREATE_PUBLIC, NOT_OWNED, RestoreStats, skip_reason
 from pytest_liftbackup.server.binaries import PgBinaries
@@ -98,18 +98,26 @@ class ArchiveAccess:
 
 
 def prepare(
-    info: DumpInfo, binaries: PgBinaries, workdir: Path, user: OsUser | None, budget: int = UNLIMITED
+    info: DumpInfo,
+    binaries: PgBinaries,
+    workdir: Path,
+    user: OsUser | None,
+    budget: int = UNLIMITED,
+    deadline: float | None = None,
 ) -> ArchiveAccess:
     """Check the archive, and give it (and pg_restore) to `user` when pytest runs as root.
 
     Everything made for it lies in one folder under `workdir`, removed by `ArchiveAccess.discard()`.
+    Reading a directory archive's table of contents stops at `deadline` with the time-limit error.
     """
     folder = make_private_dir(workdir / f"{info.id}.archive", user)
     try:
         archive = readable_archive(info, folder, budget)
         is_dir = archive.is_dir()
         try:
-            files = check_directory(archive) if is_dir else [archive]
+            files = (
+                check_directory(archive, deadline_check(deadline, str(info.path))) if is_dir else [archive]
+            )
         except (UnsafeArchive, OSError) as exc:
             raise RestoreError(
                 f"{info.path}: refused: {exc}; a pg_dump archive only names its own files, "
@@ -241,15 +249,24 @@ class ArchivePlan:
     excluded: list[str] = field(default_factory=list)  # "DESC - TAG" of TOC entries pg_restore skips
 
 
-def check_and_plan(info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False) -> ArchivePlan:
+def check_and_plan(
+    info: DumpInfo, access: ArchiveAccess, *, trusted: bool = False, deadline: float | None = None
+) -> ArchivePlan:
     """Read the archive's schema (proving it readable): the roles it names, the extensions it creates,
-    and its CREATE DATABASE (printed with --create, whether or not pg_dump was given -C)."""
-    done = access.run(["--schema-only", "--create", "-f", "-"], timeout=600)
+    and its CREATE DATABASE (printed with --create, whether or not pg_dump was given -C). Past
+    `deadline` (of time.monotonic()) pg_restore is stopped, or the reading, with the time-limit error."""
+    limit = 600.0 if deadline is None else min(600.0, max(deadline - time.monotonic(), 0.01))
+    try:
+        done = access.run(["--schema-only", "--create", "-f", "-"], timeout=limit)
+    except subprocess.TimeoutExpired:
+        if deadline is not None and time.monotonic() > deadline:
+            raise RestoreError(f"{info.path}: ", *TIME_LIMIT) from None
+        raise
     if done.returncode != 0:
         message, entry, _ = _stderr_summary(done.stderr)
         raise RestoreError(f"{info.path}: pg_restore cannot read this archive: {message}", location=entry)
     plan = ArchivePlan(RoleTally())
-    for event in SqlScript(io.BytesIO(done.stdout)):
+    for event in SqlScript(io.BytesIO(done.stdout), check=deadline_check(deadline, str(info.path))):
         if isinstance(event, Statement):
             if why := note(event, plan.wanted_extensions, trusted):
                 raise RestoreError(f"{info.path}: ", *why, location=str(event.entry or ""))

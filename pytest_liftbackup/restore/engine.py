@@ -182,21 +182,27 @@ class _Read:
 
 
 def _read(
-    outcome: RestoreOutcome, pg_restore: PgBinaries | None, workdir: Path, trusted: bool, budget: int
+    outcome: RestoreOutcome,
+    pg_restore: PgBinaries | None,
+    workdir: Path,
+    trusted: bool,
+    limits: tuple[int, float],
 ) -> _Read:
+    """The dump read and checked within `limits`: (the size budget, the deadline of time.monotonic())."""
     info = outcome.info
+    budget, deadline = limits
     if info.is_plain:
         outcome.engine = "native (psycopg)"
-        scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget)
+        scanned = _plain_restore.scan(info, workdir, trusted=trusted, budget=budget, deadline=deadline)
         info.sha256 = scanned.sha256
         size = scanned.text.stat().st_size
         return _Read(scanned.roles, size, scanned.extensions, scanned.shape, scanned=scanned)
     assert pg_restore is not None
     outcome.engine = f"pg_restore {pg_restore.version}"
     info.sha256 = info.sha256 or sha256_of_path(info.path)  # a reuse miss hashed it already
-    access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget)
+    access = _archive_restore.prepare(info, pg_restore, workdir, server_user(), budget, deadline)
     try:
-        plan = _archive_restore.check_and_plan(info, access, trusted=trusted)
+        plan = _archive_restore.check_and_plan(info, access, trusted=trusted, deadline=deadline)
     except BaseException:
         access.discard()
         raise
@@ -209,6 +215,7 @@ def _run(
     database: Database,
     superuser: dict[str, str] | None,
     options: RestoreOptions,
+    deadline: float,
     as_us: bool,
 ) -> None:
     info, jobs, started = outcome.info, options.jobs, time.perf_counter()
@@ -231,6 +238,7 @@ def _run(
             superuser=superuser,
             jobs=jobs,
             progress=plain_progress if tell else None,
+            deadline=deadline,
         )
     else:
         assert read.access is not None
@@ -262,7 +270,8 @@ def restore(
     The dump is checked in full before anything runs on the server that `get_host()` gives. A dump
     of `START_BESIDE_SCAN` bytes or more has its server started beside that check (`_HostStart`);
     a smaller one is checked first, so a refused one starts no server. The restore runs under a
-    guard that stops it past its time limit or size budget.
+    guard that stops it past its time limit or size budget; the time limit counts from here, and
+    reading the dump (the check, the splitting into statements) stops at it too.
     """
     options = options or RestoreOptions()
     info = outcome.info
@@ -273,7 +282,7 @@ def restore(
     try:
         starting = _HostStart(get_host, beside_scan=info.size >= START_BESIDE_SCAN)
         try:
-            read = _read(outcome, pg_restore, workdir, options.trusted, budget)
+            read = _read(outcome, pg_restore, workdir, options.trusted, (budget, deadline))
         except BaseException:
             starting.join()
             raise
@@ -295,7 +304,7 @@ def restore(
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:
-                        _run(outcome, read, database, superuser, options, as_us=not throwaway)
+                        _run(outcome, read, database, superuser, options, deadline, as_us=not throwaway)
                     except (LiftbackupError, psycopg.Error):
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: ", *guard.tripped) from None

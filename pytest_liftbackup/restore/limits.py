@@ -5,7 +5,8 @@ a statement can sleep forever. Every restore has a deadline (`timeout`) and a si
 (`max_size`, by default 50 times the dump file with a 1 GB floor) that bounds the text it
 decompresses and the database it builds (a line longer than `dump/sql_script.MAX_LINE` is refused as it is
 read). The guard watches the restore from a thread and, past a limit, ends the restore's sessions on
-the server, so the restore fails with the reason instead of hanging or filling the disk.
+the server, so the restore fails with the reason instead of hanging or filling the disk; the reading
+of the dump itself (scan, splitting) checks the same deadline as it goes (`deadline_check`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ def check_disk(folder: Path, needed: int, what: str) -> None:
         )
 
 
+TIME_LIMIT: tuple[Part, ...] = ("the restore ran past its time limit (", Setting.TIMEOUT, "); it was stopped")
+
+
+def deadline_check(deadline: float | None, what: str) -> Callable[[], None] | None:
+    """For the readers of a dump (its scan, the splitting into statements, pg_restore's listing): the
+    guard cannot stop Python reading, so the reader calls this and gets the guard's time-limit error
+    once `deadline` (of time.monotonic()) has passed. None without a deadline."""
+    if deadline is None:
+        return None
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise RestoreError(f"{what}: ", *TIME_LIMIT)
+
+    return check
+
+
 class RestoreGuard:
     """Ends a restore's sessions when it passes its deadline or its database outgrows the budget."""
 
@@ -153,7 +171,7 @@ class RestoreGuard:
     def _reason(self, conn: psycopg.Connection[Any]) -> tuple[Part, ...]:
         """Why the restore must stop, as message parts; empty while it may go on."""
         if time.monotonic() > self._deadline:
-            return ("the restore ran past its time limit (", Setting.TIMEOUT, "); it was stopped")
+            return TIME_LIMIT
         if self._max is not None:
             row = conn.execute("SELECT pg_catalog.pg_database_size(%s)", (self._database,)).fetchone()
             if row and int(row[0]) > self._max:

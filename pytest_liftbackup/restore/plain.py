@@ -40,7 +40,7 @@ from pytest_liftbackup.dump.sql_script import (
 )
 from pytest_liftbackup.restore import elevation
 from pytest_liftbackup.restore.extensions import note, superuser_statement, with_hint
-from pytest_liftbackup.restore.limits import UNLIMITED, over_budget
+from pytest_liftbackup.restore.limits import UNLIMITED, deadline_check, over_budget
 from pytest_liftbackup.restore.pool import TaskFailed, TaskPool, run_statement
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.restore.skips import RestoreStats, skip_reason
@@ -99,12 +99,18 @@ def _read_errors(info: DumpInfo, exc: BaseException) -> RestoreError:
 
 
 def scan(
-    info: DumpInfo, spool_dir: Path | None = None, *, trusted: bool = False, budget: int | None = None
+    info: DumpInfo,
+    spool_dir: Path | None = None,
+    *,
+    trusted: bool = False,
+    budget: int | None = None,
+    deadline: float | None = None,
 ) -> ScanResult:
     """Check the whole file without running anything; raises RestoreError naming file and line.
 
     A compressed dump is decompressed into a spool file in `spool_dir` (removed by `discard()`, or
-    here when the scan fails), so that the restore can read COPY rows by offset.
+    here when the scan fails), so that the restore can read COPY rows by offset. Past `deadline`
+    (of time.monotonic()) the scan stops with the time-limit error.
     """
     spool: IO[bytes] | None = None
     name = ""
@@ -112,7 +118,8 @@ def scan(
         fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, suffix=".sql", dir=spool_dir)
         spool = os.fdopen(fd, "wb", buffering=1 << 20)
     try:
-        result = _scan(info, spool, trusted, UNLIMITED if budget is None else budget)
+        check = deadline_check(deadline, str(info.path))
+        result = _scan(info, spool, trusted, UNLIMITED if budget is None else budget, check)
     except BaseException:
         if spool is not None:
             spool.close()
@@ -124,7 +131,9 @@ def scan(
     return result
 
 
-def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -> ScanResult:
+def _scan(
+    info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int, check: Callable[[], None] | None
+) -> ScanResult:
     # Hashed as it is read, at no extra pass; unless already hashed (a reuse miss needed the key first).
     digest = hashlib.sha256() if info.sha256 is None else None
     roles = RoleTally()
@@ -136,7 +145,7 @@ def _scan(info: DumpInfo, spool: IO[bytes] | None, trusted: bool, budget: int) -
     try:
         with open_plain(info, digest) as stream:
             source = _Tee(stream, spool, budget, str(info.path)) if spool is not None else stream
-            script = SqlScript(source)  # type: ignore[arg-type]
+            script = SqlScript(source, check=check)  # type: ignore[arg-type]
             for event in script:
                 if isinstance(event, MetaCommand):
                     if event.name not in UNDERSTOOD_META:
@@ -225,13 +234,15 @@ def execute(
     superuser: dict[str, str] | None = None,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    deadline: float | None = None,
 ) -> RestoreStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
 
     With `superuser` (our own server's maintenance database; never the dump's text), extensions are
     created as `restore/extensions` describes and `restore/elevation` helps where it allows.
     With `jobs` > 1, tasks run on that many extra connections while barriers run here.
-    `progress(bytes read, COPY rows handed over)` is called about twice a second.
+    `progress(bytes read, COPY rows handed over)` is called about twice a second. Past `deadline`,
+    reading the statements stops with the time-limit error (the guard ends what runs on the server).
     """
     stats = RestoreStats()
     notice: Callable[[Any], None] = lambda diag: _warning(stats, diag)  # noqa: E731
@@ -246,7 +257,7 @@ def execute(
             open(scanned.text, "rb") as rows,
         ):
             conn.add_notice_handler(notice)
-            script = SqlScript(text, scanned.copies)
+            script = SqlScript(text, scanned.copies, check=deadline_check(deadline, str(info.path)))
             rows_seen, next_report = 0, time.monotonic() + _PROGRESS_EVERY
             for event in script:
                 if progress is not None and time.monotonic() >= next_report:
