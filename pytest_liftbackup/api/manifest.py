@@ -21,7 +21,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import DumpInputError
+from pytest_liftbackup._errors import DumpInputError, LiftbackupError, Setting
+from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog
 
 SUFFIX = ".manifest.json"
 FORMAT = 1
@@ -142,13 +143,23 @@ def _flyway_version(conn: psycopg.Connection[Any], schema: str, table: str) -> s
     return str(row[0]) if row else None
 
 
-def restored_differences(manifest: Manifest, conn: psycopg.Connection[Any]) -> list[str]:
+def restored_differences(manifest: Manifest, conn: psycopg.Connection[Any], timeout: float) -> list[str]:
     """What the database behind `conn` (a restore of the manifest's backup) holds otherwise, read in a
-    transaction of its own."""
+    transaction of its own, in `timeout` seconds at most (the restore's limit: ended by a watchdog,
+    whatever the dump's code catches), waiting no longer than LOCK_TIMEOUT for any lock."""
+    watchdog = Watchdog(conn, timeout)
     try:
-        found, _ = read_facts(conn)
-    finally:
-        conn.rollback()
+        with watchdog, conn.transaction(force_rollback=True):
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
+            found, _ = read_facts(conn)
+    except psycopg.Error:
+        if not watchdog.fired:
+            raise
+        raise LiftbackupError(
+            f"reading the restored tables for their digests ran longer than {timeout:g} s (",
+            Setting.TIMEOUT,
+            "); it was stopped",
+        ) from None
     return differences(manifest, found)
 
 

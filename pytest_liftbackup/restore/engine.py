@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._errors import LiftbackupError, RestoreError, Setting
 from pytest_liftbackup._safe_text import printable
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.restore import archive as _archive_restore
@@ -25,6 +25,7 @@ from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
 from pytest_liftbackup.server.databases import Database, Host, conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
+from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog, entrust
 
 
 @dataclass
@@ -105,32 +106,47 @@ def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
     return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
 
 
-def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
+def count_rows(conninfo: dict[str, str], admin: Mapping[str, str], seconds: float) -> dict[str, int]:
     """Exact row counts of every ordinary table (partitions counted, their parents not).
 
     Read as checks read (the reader, row security off) with only pg_catalog on the search path, so
-    that nothing the dump defines can stand in for `count` or an operator here.
+    that nothing the dump defines can stand in for `count` or an operator here; in `seconds` at most
+    (a watchdog ends the session, reaching the server as `admin`), no lock waited for past LOCK_TIMEOUT.
     """
     counts: dict[str, int] = {}
     with psycopg.connect(conninfo_from(conninfo), autocommit=True) as conn:
-        conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
-        tables = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-            "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
-        ).fetchall()
-        for schema, table in tables:
-            name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-            try:
-                row: Any = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise LiftbackupError(
-                    f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
-                    "Its row-level security policy would hide rows from checks; give the DSN a superuser "
-                    "so the reader bypasses row security"
+        watchdog = Watchdog(entrust(conn, admin), seconds)
+        try:
+            with watchdog:
+                _count_rows(conn, counts)
+        except psycopg.Error:
+            if watchdog.fired:
+                raise RestoreError(
+                    "the restore ran past its time limit (", Setting.TIMEOUT, "); it was stopped"
                 ) from None
-            counts[f"{schema}.{table}"] = int(row[0])
+            raise
     return counts
+
+
+def _count_rows(conn: psycopg.Connection[Any], counts: dict[str, int]) -> None:
+    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)")
+    conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
+    tables = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"
+    ).fetchall()
+    for schema, table in tables:
+        name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        try:
+            row: Any = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(name)).fetchone()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise LiftbackupError(
+                f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
+                "Its row-level security policy would hide rows from checks; give the DSN a superuser "
+                "so the reader bypasses row security"
+            ) from None
+        counts[f"{schema}.{table}"] = int(row[0])
 
 
 @dataclass(frozen=True)
@@ -299,7 +315,9 @@ def restore(
         finally:
             read.discard()
         outcome.seconds = time.perf_counter() - started
-        outcome.tables = count_rows(database.read_conninfo)
+        outcome.tables = count_rows(
+            database.read_conninfo, host.admin_conninfo(), deadline - time.monotonic()
+        )
     except LiftbackupError as exc:
         outcome.error = _server_stopped(info, host) or exc
         outcome.seconds = time.perf_counter() - started

@@ -134,17 +134,15 @@ class RestoreGuard:
     def _watch(self) -> None:
         import psycopg
 
+        from pytest_liftbackup.server.watchdog import end_sessions
+
         try:
             with self._admin() as conn:
                 conn.autocommit = True
                 while not self._done.wait(self._poll):
                     self.tripped = self._reason(conn)
                     if self.tripped:
-                        conn.execute(
-                            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-                            "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid()",
-                            (self._database,),
-                        )
+                        end_sessions(conn, database=self._database)
                         return
         except psycopg.Error:
             return  # the server went away: the restore itself reports that
