@@ -22,7 +22,7 @@ from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
-from pytest_liftbackup.server.databases import Database, Host, conninfo_from
+from pytest_liftbackup.server.databases import Database, Host, conninfo_from, limit_temp_files
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
 from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog, entrust
@@ -298,6 +298,9 @@ def restore(
                     f"{info.path}: ", *_extensions.unavailable(lacking, host.description, elsewhere)
                 )
             database = _new_database(outcome, host, read, options.trusted)
+            if host.kind != "staging":  # the staging database becomes the user's: no setting of ours
+                readers = (database.restorer, database.read_conninfo["user"])
+                limit_temp_files(host.admin_conninfo(), database.name, readers, budget)
             superuser = host.admin_conninfo(database.name) if throwaway and not options.trusted else None
             admin = lambda: psycopg.connect(conninfo_from(host.admin_conninfo()))  # noqa: E731
             try:
@@ -311,7 +314,7 @@ def restore(
                 if reason := guard.final_look():
                     raise RestoreError(f"{info.path}: ", *reason)
             finally:
-                host.finish(database)
+                outcome.warnings += host.finish(database)
         finally:
             read.discard()
         outcome.seconds = time.perf_counter() - started

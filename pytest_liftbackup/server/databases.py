@@ -74,11 +74,11 @@ class Host(Protocol):
         shape: DatabaseShape | None = None,
     ) -> Database: ...
 
-    def finish(self, database: Database) -> None: ...
+    def finish(self, database: Database) -> list[str]: ...
 
     def keep(self, databases: list[str]) -> list[str]: ...
 
-    def drop_database(self, database: Database) -> None: ...
+    def drop_database(self, database: Database) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -148,6 +148,32 @@ def new_database(
     return warnings
 
 
+def left_prepared(admin: Mapping[str, str], name: str, role: str = "") -> list[str]:
+    """The restore is over: what the dump left prepared (in its database, or as its role) is rolled
+    back, as `warning:` lines; the visible data are the same (a prepared transaction's are invisible)."""
+    return [
+        f"the dump left {found} (PREPARE TRANSACTION), which would outlive the restore: rolled back"
+        for found in roll_back_prepared(admin, database=name, owner=role)
+    ]
+
+
+def limit_temp_files(admin: Mapping[str, str], name: str, roles: Iterable[str], budget: int) -> None:
+    """Hold each session of `roles` in database `name` to `budget` bytes of temporary files
+    (`temp_file_limit`, which pg_database_size does not see). Set by a superuser, as a setting of the
+    role in that database: a non-superuser can neither SET, RESET nor ALTER ROLE it away (RESET ALL
+    keeps it). Only a superuser may set it: with any other DSN user, nothing is set."""
+    kilobytes = max(64, min(budget // 1024, (1 << 31) - 1))
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        if not is_superuser(conn):
+            return
+        for role in sorted(set(roles)):
+            conn.execute(
+                sql.SQL("ALTER ROLE {} IN DATABASE {} SET temp_file_limit = {}").format(
+                    sql.Identifier(role), sql.Identifier(name), sql.Literal(f"{kilobytes}kB")
+                )
+            )
+
+
 def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
     """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
     with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
@@ -164,11 +190,40 @@ def is_superuser(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def drop_database(admin: Mapping[str, str], name: str) -> None:
-    """Drop one database we created: connections to it are ended first."""
+def drop_database(admin: Mapping[str, str], name: str) -> list[str]:
+    """Drop one database we created: its prepared transactions are rolled back and connections to it
+    ended first. Returns the prepared transactions rolled back (see `roll_back_prepared`)."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
+    rolled_back = roll_back_prepared(admin, database=name)
     _janitor(admin, name).drop()
+    return rolled_back
+
+
+def roll_back_prepared(admin: Mapping[str, str], *, database: str = "", owner: str = "") -> list[str]:
+    """Roll back the prepared transactions in `database` or owned by `owner`: a dump's `PREPARE
+    TRANSACTION` outlives its session, holds its locks and keeps its database from being dropped.
+    Returns them as `prepared transaction 'gid' in db`. ROLLBACK PREPARED must run in the transaction's
+    database, as its owner or a superuser: a DSN user that is neither acts as the owner (SET ROLE:
+    ours are granted to it); a database closed to connections (a drop cut short) is opened first."""
+    with psycopg.connect(conninfo_from(admin), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT p.gid, p.database, p.owner, d.datallowconn FROM pg_catalog.pg_prepared_xacts p "
+            "JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) p.database "
+            "WHERE p.database OPERATOR(pg_catalog.=) %s OR p.owner OPERATOR(pg_catalog.=) %s",
+            (database or None, owner or None),
+        ).fetchall()
+        superuser = is_superuser(conn)
+        for db in {str(row[1]) for row in rows if not row[3]}:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(sql.Identifier(db)))
+    done = []
+    for gid, db, role, _ in rows:
+        with psycopg.connect(conninfo_from({**admin, "dbname": db}), autocommit=True) as conn:
+            if not superuser:
+                conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("ROLLBACK PREPARED {}").format(sql.Literal(gid)))
+        done.append(f"prepared transaction {gid!r} in {db}")
+    return done
 
 
 class RoleKeeper:

@@ -4,14 +4,21 @@ restore: each is ended, counted or rolled back, and the run says which limit it 
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.conftest import Scratch
-from tests.helpers import assert_clean, output
+from pytest_liftbackup.server import binaries as _binaries
+from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.throwaway import ThrowawayServer
+from tests.conftest import PLAIN_NAME, Dumps, Scratch, assert_untouched, dsn, shared_server
+from tests.helpers import assert_clean, interrupt_mid_restore, output
 from tests.lift_simulator import build
+from tests.security.conftest import hostile_plain
 
 # A run under test that hangs fails here instead of hanging the suite.
 HANG = 240
@@ -91,4 +98,148 @@ def test_verify_ends_the_trapped_check_too(
     text = output(result)
     assert result.ret == 1, text
     assert "it ran longer than its timeout of 2 s; raise 'timeout' in the check file" in text
+    assert_clean(scratch)
+
+
+# A transaction of the dump that outlives its session, holding a lock every row count needs.
+PREPARED = """
+BEGIN;
+LOCK TABLE lift_simulator.lift_system IN ACCESS EXCLUSIVE MODE;
+PREPARE TRANSACTION 'held_by_the_dump';
+"""
+
+
+@pytest.fixture(scope="module")
+def preparing(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
+    """The shared server, as many are configured: prepared transactions allowed."""
+    server = shared_server(pg_binaries, max_prepared_transactions="10")
+    yield server
+    server.close()
+
+
+def leftovers(server: ThrowawayServer) -> list[str]:
+    """What liftbackup may have left on the server: databases, roles, prepared transactions."""
+    with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT 'database ' || datname FROM pg_database WHERE datname LIKE 'liftbackup\\_%' "
+            "UNION ALL SELECT 'role ' || rolname FROM pg_roles WHERE rolname LIKE 'liftbackup\\_%' "
+            "AND rolname NOT IN ('liftbackup_superuser', 'liftbackup_reader') "
+            "UNION ALL SELECT 'prepared ' || gid FROM pg_prepared_xacts"
+        ).fetchall()
+    return sorted(row[0] for row in rows)
+
+
+def test_a_prepared_transaction_of_the_dump_is_rolled_back_after_the_restore(
+    dumps: Dumps, preparing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, PREPARED)
+    result = run(pytester, f"--liftbackup={dump}", f"--liftbackup-dsn={dsn(preparing)}")
+    text = output(result)
+    assert result.ret == 0, text  # the row counts and checks did not wait for its lock
+    assert "warning:  the dump left prepared transaction 'held_by_the_dump' in liftbackup_" in text
+    assert "(PREPARE TRANSACTION), which would outlive the restore: rolled back" in text
+    assert leftovers(preparing) == []
+    assert_untouched(preparing)
+    assert_clean(scratch)
+
+
+def _prepared(server: ThrowawayServer) -> bool:
+    return any(found.startswith("prepared ") for found in leftovers(server))
+
+
+def test_an_interrupted_restore_leaves_no_prepared_transaction_database_or_role(
+    dumps: Dumps, preparing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, PREPARED + "SELECT pg_catalog.pg_sleep(120);")
+    args = [f"--liftbackup={dump}", f"--liftbackup-dsn={dsn(preparing)}"]
+    interrupt_mid_restore(pytester, args, lambda: _prepared(preparing), signal.SIGINT)
+    assert leftovers(preparing) == []
+    assert_untouched(preparing)
+    assert_clean(scratch)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGKILL on Windows")
+def test_the_next_run_removes_what_a_killed_run_left_prepared(
+    dumps: Dumps, preparing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, PREPARED + "SELECT pg_catalog.pg_sleep(120);")
+    args = [f"--liftbackup={dump}", f"--liftbackup-dsn={dsn(preparing)}"]
+    interrupt_mid_restore(pytester, args, lambda: _prepared(preparing), signal.SIGKILL)
+    left = leftovers(preparing)
+    (database,) = [found.split()[1] for found in left if found.startswith("database ")]
+    assert left == [f"database {database}", "prepared held_by_the_dump", f"role {database}"]
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={dsn(preparing)}")
+    text = output(result)
+    assert result.ret == 0, text
+    assert (
+        f"removed what a killed run had left: database {database} on ci_user@" in text
+        and f"prepared transaction 'held_by_the_dump' in {database} on ci_user@" in text
+    ), text
+    assert leftovers(preparing) == []
+    assert_untouched(preparing)
+
+
+def test_the_throwaway_server_refuses_prepared_transactions(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, PREPARED)
+    result = run(pytester, f"--liftbackup={dump}")
+    text = output(result)
+    assert result.ret == 1, text
+    assert "prepared transactions are disabled" in text
+    assert_clean(scratch)
+
+
+SORT = "SELECT count(*) FROM (SELECT g FROM pg_catalog.generate_series(1, {rows}) g ORDER BY g DESC) s;"
+TEMP_LIMIT = (
+    '"temp_file_limit" (40960kB), set from --liftbackup-max-size; raise it if the backup is really yours'
+)
+
+
+def test_a_sort_in_the_dump_stops_at_the_size_budget(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    """Temporary files are no database: temp_file_limit, set on the restorer, holds them to the budget."""
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, SORT.format(rows=10_000_000), before_data=True)
+    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-max-size=40M")
+    text = output(result)
+    assert result.ret == 1, text
+    assert "temporary file size exceeds " + TEMP_LIMIT in text
+    assert_clean(scratch)
+
+
+def test_a_sort_a_dump_may_allow_itself_is_stopped_by_the_disk_watch(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    """A trusted dump runs as the superuser, who may lift temp_file_limit: the guard counts the files."""
+    sql = "SET temp_file_limit = -1;\n" + SORT.format(rows=40_000_000)
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, sql, before_data=True)
+    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-max-size=40M", "--liftbackup-trusted")
+    text = output(result)
+    assert result.ret == 1, text
+    assert (
+        "the restored database and its temporary files grew past 41.9 MB (--liftbackup-max-size); "
+        "it was stopped"
+    ) in text
+    assert_clean(scratch)
+
+
+SORTED_VIEW = """
+CREATE VIEW lift_simulator.numbers AS SELECT g FROM pg_catalog.generate_series(1, 10000000) g ORDER BY g DESC;
+"""
+
+
+def test_a_check_reading_a_sorting_view_stops_at_the_size_budget(
+    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+) -> None:
+    """The reader's sessions in the restored database are held to the budget too."""
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, SORTED_VIEW)
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks" / "c.yml").write_text(
+        "schema: lift_simulator\nchecks:\n  no_negatives:\n    sql: SELECT g FROM numbers WHERE g < 0\n"
+    )
+    result = run(pytester, f"--liftbackup={dump}", "--liftbackup-max-size=40M")
+    text = output(result)
+    result.assert_outcomes(passed=1, errors=1)
+    assert "check 'no_negatives' could not run (checks/c.yml:3): temporary file size exceeds" in text
     assert_clean(scratch)
