@@ -12,9 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pytest_liftbackup import Restorer, RestorerConfig, find_dumps, load_checks, run_checks
+from pytest_liftbackup.checks import runner
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.throwaway import ThrowawayServer
+from pytest_liftbackup.server.watchdog import Watchdog, entrust
 from tests.conftest import PLAIN_NAME, Dumps, Scratch, assert_untouched, dsn, shared_server
 from tests.helpers import assert_clean, interrupt_mid_restore, output
 from tests.lift_simulator import build
@@ -196,15 +199,27 @@ TEMP_LIMIT = (
 )
 
 
+# What the restorer might try first, and what PostgreSQL then says.
+LIFTING = {
+    "": "temporary file size exceeds " + TEMP_LIMIT,
+    "DO $$ BEGIN EXECUTE pg_catalog.format('ALTER ROLE CURRENT_USER IN DATABASE %I RESET ALL', "
+    "pg_catalog.current_database()); END $$;": "temporary file size exceeds " + TEMP_LIMIT,
+    "SET temp_file_limit = -1;": 'permission denied to set parameter "temp_file_limit"',
+}
+
+
+@pytest.mark.parametrize("lifting", LIFTING, ids=["sort", "reset-all", "set"])
 def test_a_sort_in_the_dump_stops_at_the_size_budget(
-    dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
+    lifting: str, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch, tmp_path: Path
 ) -> None:
-    """Temporary files are no database: temp_file_limit, set on the restorer, holds them to the budget."""
-    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, SORT.format(rows=10_000_000), before_data=True)
+    """Temporary files are no database: temp_file_limit, set on the restorer in its database by the
+    superuser, holds them to the budget, and the dump cannot lift it."""
+    sql = f"{lifting}\n{SORT.format(rows=10_000_000)}"
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, sql, before_data=True)
     result = run(pytester, f"--liftbackup={dump}", "--liftbackup-max-size=40M")
     text = output(result)
     assert result.ret == 1, text
-    assert "temporary file size exceeds " + TEMP_LIMIT in text
+    assert LIFTING[lifting] in text
     assert_clean(scratch)
 
 
@@ -243,3 +258,49 @@ def test_a_check_reading_a_sorting_view_stops_at_the_size_budget(
     result.assert_outcomes(passed=1, errors=1)
     assert "check 'no_negatives' could not run (checks/c.yml:3): temporary file size exceeds" in text
     assert_clean(scratch)
+
+
+def test_a_check_waits_for_a_lock_no_longer_than_the_lock_timeout(
+    dumps: Dumps, scratch: Scratch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock on the restored database (nothing but a dump's leftover could hold one) ends a check's
+    wait at lock_timeout, well before its own timeout (300 s by default)."""
+    monkeypatch.setattr(runner, "LOCK_TIMEOUT", "1s")
+    (tmp_path / "c.yml").write_text(
+        "schema: lift_simulator\nchecks:\n  some:\n    row_count: lift_system\n    min: 1\n"
+    )
+    found = find_dumps([dumps.plain])
+    with Restorer(found, RestorerConfig(jobs=1)) as restorer:
+        outcome = restorer.restore(found[0])
+        assert outcome.ok and outcome.database is not None
+        held = {**restorer.admin_conninfo(), "dbname": outcome.database.name}
+        with psycopg.connect(conninfo_from(held)) as holder:
+            holder.execute("LOCK TABLE lift_simulator.lift_system IN ACCESS EXCLUSIVE MODE")
+            (done,) = run_checks(restorer, found[0], load_checks([tmp_path / "c.yml"]))
+    assert done.outcome == "error", done.report
+    assert "canceling statement due to lock timeout" in done.report
+    assert scratch.leftovers() == []
+
+
+CATCHING_LOOP = """
+DO $$ BEGIN
+    LOOP
+        BEGIN
+            PERFORM pg_catalog.pg_sleep(0.1);
+        EXCEPTION WHEN query_canceled THEN
+            NULL;
+        END;
+    END LOOP;
+END $$
+"""
+
+
+def test_the_watchdog_ends_a_session_that_catches_every_cancel(preparing: ThrowawayServer) -> None:
+    """What the row counts and the manifest digests run under too (restore/engine, api/manifest)."""
+    admin = preparing.admin_conninfo()
+    with psycopg.connect(conninfo_from({**admin, "dbname": "production"}), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '200ms'")
+        watchdog = Watchdog(entrust(conn, admin), 1.0)
+        with pytest.raises(psycopg.OperationalError), watchdog:
+            conn.execute(CATCHING_LOOP)
+        assert watchdog.fired and conn.closed
