@@ -22,7 +22,8 @@ import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import DumpInputError, LiftbackupError, Setting
-from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT
+from pytest_liftbackup.server.watchdog import Watchdog
 
 SUFFIX = ".manifest.json"
 FORMAT = 1

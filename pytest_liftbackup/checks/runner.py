@@ -22,7 +22,8 @@ from pytest_liftbackup.checks.names import ident
 from pytest_liftbackup.checks.readonly_sql import NotReadOnly, check_read_only
 from pytest_liftbackup.checks.result import CheckResult
 from pytest_liftbackup.checks.vocabulary import CheckFile, CheckFileError, CheckSpec
-from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT
+from pytest_liftbackup.server.watchdog import Watchdog
 
 DEFAULT_TIMEOUT = 300.0
 _SHADOWS_SEEN: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[str]] = weakref.WeakKeyDictionary()

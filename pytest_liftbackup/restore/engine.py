@@ -22,10 +22,10 @@ from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
-from pytest_liftbackup.server.databases import Database, Host, conninfo_from, limit_temp_files
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT, Database, Host, conninfo_from, limit_temp_files
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
-from pytest_liftbackup.server.watchdog import LOCK_TIMEOUT, Watchdog, entrust
+from pytest_liftbackup.server.watchdog import Watchdog, entrust
 
 
 @dataclass

@@ -136,7 +136,7 @@ class RestoreGuard:
     def _watch(self) -> None:
         import psycopg
 
-        from pytest_liftbackup.server.watchdog import end_sessions
+        from pytest_liftbackup.server.databases import end_sessions
 
         try:
             with self._admin() as conn:

@@ -1,6 +1,6 @@
 """Throwaway databases, and the roles that restore into them and read them.
 
-Creating and dropping goes through pytest-postgresql's DatabaseJanitor. The roles are ours: a dump is
+The roles are ours: a dump is
 untrusted input, so it never runs as a superuser (a superuser session could run `COPY ... TO PROGRAM`
 or `LOAD`), and no dump may reach another's database:
 
@@ -23,7 +23,6 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
-from pytest_postgresql.janitor import DatabaseJanitor
 
 from pytest_liftbackup.server.database_shape import DatabaseShape, create
 
@@ -33,6 +32,9 @@ OURS = "liftbackup_"  # our roles and databases: never a dump's
 # Every connection that reads a restored database: nothing can write, and a row-level security policy
 # that would hide rows is an error rather than a silently short answer.
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on -c row_security=off"
+# The longest any session of ours waits for a lock on or in a restored database: nothing but a dump's
+# leftover (a prepared transaction) ever holds one there.
+LOCK_TIMEOUT = "30s"
 
 
 @dataclass
@@ -115,19 +117,6 @@ def database_name(hint: str, prefix: str = "liftbackup") -> str:
     return f"{prefix}_{stem}_{secrets.token_hex(4)}"
 
 
-def _janitor(admin: Mapping[str, str], dbname: str) -> DatabaseJanitor:
-    return DatabaseJanitor(
-        user=admin.get("user", ""),
-        host=admin.get("host", ""),
-        port=admin.get("port", "5432"),
-        password=admin.get("password"),
-        dbname=dbname,
-        template_dbname=None,
-        maintenance_dbname=admin.get("dbname", "postgres"),
-        connection_timeout=10,
-    )
-
-
 def new_database(
     admin: Mapping[str, str],
     name: str,
@@ -192,12 +181,30 @@ def is_superuser(conn: psycopg.Connection[Any]) -> bool:
 
 def drop_database(admin: Mapping[str, str], name: str) -> list[str]:
     """Drop one database we created: its prepared transactions are rolled back and connections to it
-    ended first. Returns the prepared transactions rolled back (see `roll_back_prepared`)."""
+    ended first, no lock waited for past LOCK_TIMEOUT. Returns the prepared transactions rolled back
+    (see `roll_back_prepared`)."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
     rolled_back = roll_back_prepared(admin, database=name)
-    _janitor(admin, name).drop()
+    with psycopg.connect(conninfo_from(admin), autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
+        found = "SELECT 1 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) %s"
+        if conn.execute(found, (name,)).fetchone():
+            db = sql.Identifier(name)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
+            end_sessions(conn, database=name)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(db))
     return rolled_back
+
+
+def end_sessions(conn: psycopg.Connection[Any], *, database: str = "", pid: int = 0) -> None:
+    """Terminate, over `conn`, the backends of `database` (but `conn`'s own), or the one of `pid`."""
+    conn.execute(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+        "WHERE (datname OPERATOR(pg_catalog.=) %s OR pid OPERATOR(pg_catalog.=) %s) "
+        "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
+        (database or None, pid or None),
+    )
 
 
 def roll_back_prepared(admin: Mapping[str, str], *, database: str = "", owner: str = "") -> list[str]:

@@ -6,7 +6,7 @@ our query reaches. A terminated backend cannot be caught. So every query we run 
 database (checks, row counts, digests) runs under a `Watchdog`, which at the deadline ends the
 session's backend from an administrator's connection (one the dump's roles cannot signal), as the
 restore guard (restore/limits) does for the restore. Every lock wait of those sessions is bounded too
-(`LOCK_TIMEOUT`): a lock held by something the dump left cannot stall us.
+(`databases.LOCK_TIMEOUT`): a lock held by something the dump left cannot stall us.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.databases import conninfo_from, end_sessions
 
-LOCK_TIMEOUT = "30s"  # nothing but a dump's leftover ever holds a lock on a restored database
 _ADMINS: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -30,16 +29,6 @@ def entrust(conn: psycopg.Connection[Any], admin: Mapping[str, str]) -> psycopg.
     not end): watchdogs of `conn` connect that way."""
     _ADMINS[conn] = dict(admin)
     return conn
-
-
-def end_sessions(conn: psycopg.Connection[Any], *, database: str = "", pid: int = 0) -> None:
-    """Terminate, over `conn`, the backends of `database` (but `conn`'s own), or the one of `pid`."""
-    conn.execute(
-        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-        "WHERE (datname OPERATOR(pg_catalog.=) %s OR pid OPERATOR(pg_catalog.=) %s) "
-        "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
-        (database or None, pid or None),
-    )
 
 
 class Watchdog:

@@ -304,3 +304,18 @@ def test_the_watchdog_ends_a_session_that_catches_every_cancel(preparing: Throwa
         with pytest.raises(psycopg.OperationalError), watchdog:
             conn.execute(CATCHING_LOOP)
         assert watchdog.fired and conn.closed
+
+
+def test_the_next_run_removes_a_role_a_killed_run_left_without_its_database(
+    dumps: Dumps, preparing: ThrowawayServer, pytester: pytest.Pytester, scratch: Scratch
+) -> None:
+    """Killed between dropping its database and its role: the role alone is found and dropped."""
+    role = "liftbackup_lift_simulator_0123abcd"
+    with psycopg.connect(dsn(preparing), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")  # type: ignore[arg-type]
+    result = run(pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-dsn={dsn(preparing)}")
+    text = output(result)
+    assert result.ret == 0, text
+    assert f"removed what a killed run had left: role {role} on ci_user@" in text
+    assert leftovers(preparing) == []
+    assert_untouched(preparing)
