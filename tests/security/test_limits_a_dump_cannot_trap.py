@@ -319,3 +319,28 @@ def test_the_next_run_removes_a_role_a_killed_run_left_without_its_database(
     assert f"removed what a killed run had left: role {role} on ci_user@" in text
     assert leftovers(preparing) == []
     assert_untouched(preparing)
+
+
+@pytest.mark.parametrize("superuser", [True, False], ids=["superuser-dsn", "createrole-dsn"])
+def test_on_an_existing_server_only_a_superuser_dsn_sets_temp_file_limit(
+    superuser: bool,
+    dumps: Dumps,
+    preparing: ThrowawayServer,
+    pytester: pytest.Pytester,
+    scratch: Scratch,
+    tmp_path: Path,
+) -> None:
+    dump = hostile_plain(dumps.plain, tmp_path / PLAIN_NAME, SORT.format(rows=3_000_000), before_data=True)
+    info = preparing.admin_conninfo()
+    where = dsn(preparing)
+    if superuser:
+        where = f"postgresql://{info['user']}@/postgres?host={info['host']}&port={info['port']}"
+    result = run(pytester, f"--liftbackup={dump}", f"--liftbackup-dsn={where}", "--liftbackup-max-size=16M")
+    text = output(result)
+    if superuser:
+        assert result.ret == 1, text
+        assert '"temp_file_limit" (16384kB), set from --liftbackup-max-size' in text
+    else:
+        assert result.ret == 0, text
+    assert leftovers(preparing) == []
+    assert_untouched(preparing)
