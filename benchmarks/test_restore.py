@@ -56,7 +56,7 @@ def describe(
         for name in SHOWN_SETTINGS:
             row = conn.execute(f"SHOW {name}").fetchone()
             settings_in_force[name] = row[0] if row else "?"
-    rows = sum(count_rows(database.read_conninfo).values())
+    rows = sum(count_rows(database.read_conninfo, server.admin_conninfo(), 3600).values())
     facts = {
         "dump_mb": round(dumps.plain.stat().st_size / 1e6, 1),
         "custom_mb": round(dumps.custom.stat().st_size / 1e6, 1),

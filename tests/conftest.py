@@ -20,7 +20,7 @@ import zstandard
 
 from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.databases import conninfo_from
-from pytest_liftbackup.server.throwaway import ThrowawayServer
+from pytest_liftbackup.server.throwaway import ThrowawayServer, restore_settings
 from tests.lift_simulator import build
 
 pytest_plugins = ["pytester"]
@@ -56,10 +56,16 @@ def source_server(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer
     server.close()
 
 
-def second_server(binaries: _binaries.PgBinaries, *statements: str, **in_database: str) -> ThrowawayServer:
+def second_server(
+    binaries: _binaries.PgBinaries,
+    *statements: str,
+    server_settings: dict[str, str] | None = None,
+    **in_database: str,
+) -> ThrowawayServer:
     """Another real server, standing in for a CI service container or a shared test server: the
-    statements run as its superuser, then each `database=statement` in that database."""
-    server = ThrowawayServer(binaries)
+    statements run as its superuser, then each `database=statement` in that database. With
+    `server_settings`, the server starts with those (instead of a throwaway server's)."""
+    server = ThrowawayServer(binaries, settings=server_settings)
     try:
         with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
             for statement in statements:
@@ -175,14 +181,20 @@ DSN_PASSWORD = "s3cret-Pa55word"
 @pytest.fixture(scope="module")
 def existing(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
     """A second, separate server standing in for a CI service container, with a precious database."""
-    server = second_server(
+    server = shared_server(pg_binaries)
+    yield server
+    server.close()
+
+
+def shared_server(pg_binaries: _binaries.PgBinaries, **server_settings: str) -> ThrowawayServer:
+    """The `existing` server: a CI user that may create roles and databases, and a precious database."""
+    return second_server(
         pg_binaries,
         f"CREATE ROLE ci_user LOGIN CREATEDB CREATEROLE PASSWORD '{DSN_PASSWORD}'",
         "CREATE DATABASE production OWNER ci_user",
+        server_settings={**restore_settings(), **server_settings} if server_settings else None,
         production="CREATE TABLE precious (id int); INSERT INTO precious VALUES (1), (2)",
     )
-    yield server
-    server.close()
 
 
 def dsn(server: ThrowawayServer) -> str:

@@ -160,7 +160,9 @@ def _compare_manifest(original: Path, restorer: Restorer, info: Any, identity: P
     beside = manifest_path(original)
     if not beside.exists():
         return
-    if problems := restored_differences(read_manifest(beside, identity), restorer.read_connection(info)):
+    if problems := restored_differences(
+        read_manifest(beside, identity), restorer.read_connection(info), restorer.config.limits.timeout
+    ):
         raise VerificationFailed(
             f"the staging database differs from {beside.name}; {UNCHANGED}:\n" + "\n".join(problems)
         )

@@ -30,10 +30,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import DumpInputError
+from pytest_liftbackup._errors import DumpInputError, LiftbackupError, Setting
 from pytest_liftbackup.dump import encryption
 from pytest_liftbackup.dump import files as _files
 from pytest_liftbackup.restore.engine import ORDINARY_TABLES
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT
+from pytest_liftbackup.server.watchdog import Watchdog
 
 SUFFIX = ".manifest.json"
 FORMAT = 2  # the newest read: 1 has its tables in clear, 2 (of an encrypted backup) has them sealed
@@ -186,13 +188,23 @@ def _flyway_version(conn: psycopg.Connection[Any], schema: str, table: str) -> s
     return str(row[0]) if row else None
 
 
-def restored_differences(manifest: Manifest, conn: psycopg.Connection[Any]) -> list[str]:
+def restored_differences(manifest: Manifest, conn: psycopg.Connection[Any], timeout: float) -> list[str]:
     """What the database behind `conn` (a restore of the manifest's backup) holds otherwise, read in a
-    transaction of its own."""
+    transaction of its own, in `timeout` seconds at most (the restore's limit: ended by a watchdog,
+    whatever the dump's code catches), waiting no longer than LOCK_TIMEOUT for any lock."""
+    watchdog = Watchdog(conn, timeout)
     try:
-        found, _ = read_facts(conn)
-    finally:
-        conn.rollback()
+        with watchdog, conn.transaction(force_rollback=True):
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
+            found, _ = read_facts(conn)
+    except psycopg.Error:
+        if not watchdog.fired:
+            raise
+        raise LiftbackupError(
+            f"reading the restored tables for their digests ran longer than {timeout:g} s (",
+            Setting.TIMEOUT,
+            "); it was stopped",
+        ) from None
     return differences(manifest, found)
 
 

@@ -30,6 +30,7 @@ from pytest_liftbackup.server import binaries as _binaries
 from pytest_liftbackup.server.cluster_cache import ClusterCache, cache_root, key
 from pytest_liftbackup.server.databases import Host, conninfo_from
 from pytest_liftbackup.server.unprivileged import reap_users, server_user, temp_base
+from pytest_liftbackup.server.watchdog import entrust
 
 
 def dump_ids(names: list[tuple[str, str]]) -> list[str]:
@@ -288,8 +289,15 @@ class Restorer:
             assert outcome.database is not None
             conn = psycopg.connect(conninfo_from(outcome.database.read_conninfo))
             conn.read_only = True
-            self._check_connections[dump_id] = conn
+            self._check_connections[dump_id] = entrust(conn, self._host_of(dump_id).admin_conninfo())
         return conn
+
+    def _host_of(self, dump_id: str) -> Host:
+        """The server holding the dump's restored database: its own (reuse) or the session's."""
+        own = self._own_hosts.get(dump_id)
+        host = own[0] if own is not None else self._host
+        assert host is not None
+        return host
 
     def _restore(self, outcome: RestoreOutcome, reuse: bool = True) -> None:
         info = outcome.info

@@ -110,5 +110,11 @@ def _tables_check(
     if not restored:
         _record(verdict_, dump, beside, "manifest::tables", [], "the restore failed: nothing to compare")
         return
-    problems = restored_differences(manifest, restorer.read_connection(dump))
+    try:
+        problems = restored_differences(
+            manifest, restorer.read_connection(dump), restorer.config.limits.timeout
+        )
+    except LiftbackupError as exc:
+        _record(verdict_, dump, beside, "manifest::tables", [], str(exc))
+        return
     _record(verdict_, dump, beside, "manifest::tables", problems)

@@ -23,6 +23,8 @@ from pytest_liftbackup.checks.names import ident
 from pytest_liftbackup.checks.readonly_sql import NotReadOnly, check_read_only
 from pytest_liftbackup.checks.result import CheckResult
 from pytest_liftbackup.checks.vocabulary import CheckFile, CheckFileError, CheckSpec
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT
+from pytest_liftbackup.server.watchdog import Watchdog
 
 DEFAULT_TIMEOUT = 300.0
 _SHADOWS_SEEN: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[str]] = weakref.WeakKeyDictionary()
@@ -98,35 +100,48 @@ def _pasteable(result: CheckResult, scope: Scope) -> CheckResult:
 
 
 def run_check(conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope) -> CheckResult:
+    """The check's result; its `timeout` holds even against a dump's function that catches the
+    cancel (the watchdog ends the session), and no lock wait lasts longer than LOCK_TIMEOUT."""
     timeout = float(spec.get("timeout", DEFAULT_TIMEOUT))
-    sample = int(spec.get("sample", DEFAULT_SAMPLE))
+    watchdog = Watchdog(conn, timeout)
     try:
-        with conn.transaction(force_rollback=True):
-            _trusted_names(conn, scope)
-            conn.execute(
-                "SELECT pg_catalog.set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",)
-            )
-            if spec.kind in _schema_checks.KINDS:
-                return _schema_checks.run(spec, conn)
-            if spec.kind in _flyway.KINDS:
-                table = spec.get("table") or scope.flyway_table
-                return _pasteable(_flyway.run(spec, conn, table, scope.migrations(spec)), scope)
-            return _pasteable(_data_checks.run(spec, conn, sample), scope)
+        with watchdog, conn.transaction(force_rollback=True):
+            return _run_in_transaction(conn, spec, scope, timeout)
     except CheckError as exc:
         raise CheckError(f"check {spec.name!r} could not run ({spec.where}): {exc}") from None
-    except psycopg.errors.QueryCanceled:
-        raise CheckError(
-            f"check {spec.name!r} could not run ({spec.where}): it ran longer than its timeout of "
-            f"{timeout:g} s; raise 'timeout' in the check file"
-        ) from None
     except psycopg.Error as exc:
-        diag = exc.diag
-        lines = [f"check {spec.name!r} could not run ({spec.where}): {diag.message_primary or exc}"]
-        lines += [
-            f"  {label}: {value}"
-            for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
-            if value
-        ]
-        if diag.sqlstate:
-            lines.append(f"  SQLSTATE: {diag.sqlstate}")
-        raise CheckError("\n".join(shown(line) for line in lines)) from None  # the data's newlines: \\n
+        if watchdog.fired or isinstance(exc, psycopg.errors.QueryCanceled):
+            raise CheckError(
+                f"check {spec.name!r} could not run ({spec.where}): it ran longer than its timeout of "
+                f"{timeout:g} s; raise 'timeout' in the check file"
+            ) from None
+        raise _database_error(spec, exc) from None
+
+
+def _run_in_transaction(
+    conn: psycopg.Connection[Any], spec: CheckSpec, scope: Scope, timeout: float
+) -> CheckResult:
+    _trusted_names(conn, scope)
+    conn.execute("SELECT pg_catalog.set_config('statement_timeout', %s, true)", (f"{int(timeout * 1000)}ms",))
+    conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
+    if spec.kind in _schema_checks.KINDS:
+        return _schema_checks.run(spec, conn)
+    if spec.kind in _flyway.KINDS:
+        table = spec.get("table") or scope.flyway_table
+        return _pasteable(_flyway.run(spec, conn, table, scope.migrations(spec)), scope)
+    sample = int(spec.get("sample", DEFAULT_SAMPLE))
+    return _pasteable(_data_checks.run(spec, conn, sample), scope)
+
+
+def _database_error(spec: CheckSpec, exc: psycopg.Error) -> CheckError:
+    """What PostgreSQL said, with its detail, hint and SQLSTATE, one per line."""
+    diag = exc.diag
+    lines = [f"check {spec.name!r} could not run ({spec.where}): {diag.message_primary or exc}"]
+    lines += [
+        f"  {label}: {value}"
+        for label, value in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
+        if value
+    ]
+    if diag.sqlstate:
+        lines.append(f"  SQLSTATE: {diag.sqlstate}")
+    return CheckError("\n".join(shown(line) for line in lines))  # the data's newlines: \\n

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,14 @@ from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.restore import archive as _archive_restore
 from pytest_liftbackup.restore import extensions as _extensions
 from pytest_liftbackup.restore import plain as _plain_restore
-from pytest_liftbackup.restore.limits import Limits, RestoreGuard, check_disk
+from pytest_liftbackup.restore.limits import TIME_LIMIT, Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
-from pytest_liftbackup.server.databases import Database, Host, elevated
+from pytest_liftbackup.server.databases import LOCK_TIMEOUT, Database, Host, elevated, limit_temp_files
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
+from pytest_liftbackup.server.watchdog import Watchdog, entrust
 
 
 @dataclass
@@ -105,25 +106,23 @@ def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
     return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
 
 
-def count_rows(conninfo: dict[str, str]) -> dict[str, int]:
+def count_rows(conninfo: dict[str, str], admin: Mapping[str, str], seconds: float) -> dict[str, int]:
     """Exact row counts of every ordinary table (partitions counted, their parents not).
 
     Read as checks read (the reader, row security off), on an `elevated` connection: nothing the dump
-    defines can stand in for `count` or an operator here."""
+    defines can stand in for `count` or an operator here; in `seconds` at most (a watchdog ends the
+    session, reaching the server as `admin`), no lock waited for past LOCK_TIMEOUT.
+    """
     counts: dict[str, int] = {}
     with elevated(conninfo) as conn:
-        tables = conn.execute(ORDINARY_TABLES).fetchall()
-        for schema, table in tables:
-            name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-            try:
-                row: Any = conn.execute(sql.SQL("SELECT pg_catalog.count(*) FROM {}").format(name)).fetchone()
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise LiftbackupError(
-                    f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
-                    "Its row-level security policy would hide rows from checks; give the DSN a superuser "
-                    "so the reader bypasses row security"
-                ) from None
-            counts[f"{schema}.{table}"] = int(row[0])
+        watchdog = Watchdog(entrust(conn, admin), seconds)
+        try:
+            with watchdog:
+                _count_rows(conn, counts)
+        except psycopg.Error:
+            if watchdog.fired:
+                raise RestoreError(*TIME_LIMIT) from None
+            raise
     return counts
 
 
@@ -137,6 +136,21 @@ ORDINARY_TABLES = (
     "AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_toast%' "
     "AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\\_temp%' ORDER BY 1, 2"
 )
+
+
+def _count_rows(conn: psycopg.Connection[Any], counts: dict[str, int]) -> None:
+    conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
+    for schema, table in conn.execute(ORDINARY_TABLES).fetchall():
+        name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        try:
+            row: Any = conn.execute(sql.SQL("SELECT pg_catalog.count(*) FROM {}").format(name)).fetchone()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise LiftbackupError(
+                f"table {schema}.{table} cannot be read in full: {exc.diag.message_primary}. "
+                "Its row-level security policy would hide rows from checks; give the DSN a superuser "
+                "so the reader bypasses row security"
+            ) from None
+        counts[f"{schema}.{table}"] = int(row[0])
 
 
 @dataclass(frozen=True)
@@ -299,6 +313,9 @@ def restore(
                     f"{info.path}: ", *_extensions.unavailable(lacking, host.description, elsewhere)
                 )
             database = _new_database(outcome, host, read, options.trusted)
+            if host.kind != "staging":  # the staging database becomes the user's: no setting of ours
+                readers = (database.restorer, database.read_conninfo["user"])
+                limit_temp_files(host.admin_conninfo(), database.name, readers, budget)
             superuser = host.admin_conninfo() if throwaway and not options.trusted else None
             admin = lambda: elevated(host.admin_conninfo(), autocommit=False)  # noqa: E731
             try:
@@ -312,11 +329,13 @@ def restore(
                 if reason := guard.final_look():
                     raise RestoreError(f"{info.path}: ", *reason)
             finally:
-                host.finish(database)
+                outcome.warnings += host.finish(database)
         finally:
             read.discard()
         outcome.seconds = time.perf_counter() - started
-        outcome.tables = count_rows(database.read_conninfo)
+        outcome.tables = count_rows(
+            database.read_conninfo, host.admin_conninfo(), deadline - time.monotonic()
+        )
     except LiftbackupError as exc:
         outcome.error = _server_stopped(info, host) or exc
         outcome.seconds = time.perf_counter() - started

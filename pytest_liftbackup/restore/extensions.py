@@ -108,7 +108,8 @@ def unavailable(names: list[str], server: str, elsewhere: list[PgBinaries]) -> t
 
 
 def with_hint(message: str, context: str = "") -> tuple[Part, ...]:
-    """PostgreSQL's refusal of something only a superuser may do, with what the user can do about it.
+    """PostgreSQL's refusal of something only a superuser may do, or of temporary files past the size
+    budget, with what the user can do about it.
 
     `context` is the rest of what PostgreSQL said (its HINT), where "superuser" often stands.
     """
@@ -119,6 +120,8 @@ def with_hint(message: str, context: str = "") -> tuple[Part, ...]:
             Setting.TRUSTED,
             " if you trust this dump",
         )
+    if "temp_file_limit" in message:  # set from the size budget (server/databases.limit_temp_files)
+        return (f"{message}, set from ", Setting.MAX_SIZE, "; raise it if the backup is really yours")
     if "superuser" in f"{message} {context}".lower():
         return (
             f"{message}; this dump needs a superuser for that, which an untrusted dump never gets: pass ",

@@ -11,6 +11,7 @@ of the dump itself (scan, splitting) checks the same deadline as it goes (`deadl
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -130,6 +131,7 @@ class RestoreGuard:
     ) -> None:
         self._admin, self._database, self._deadline, self._max = admin, database, deadline, max_bytes
         self._poll = poll
+        self._temp_files = TempFiles(database)
         self._done = threading.Event()
         self.tripped: tuple[Part, ...] = ()
         self._thread = threading.Thread(target=self._watch, name="liftbackup-guard", daemon=True)
@@ -152,18 +154,15 @@ class RestoreGuard:
     def _watch(self) -> None:
         import psycopg
 
+        from pytest_liftbackup.server.databases import end_sessions
+
         try:
             with self._admin() as conn:
                 conn.autocommit = True
                 while not self._done.wait(self._poll):
                     self.tripped = self._reason(conn)
                     if self.tripped:
-                        conn.execute(
-                            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-                            "WHERE datname OPERATOR(pg_catalog.=) %s "
-                            "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
-                            (self._database,),
-                        )
+                        end_sessions(conn, database=self._database)
                         return
         except psycopg.Error:
             return  # the server went away: the restore itself reports that
@@ -174,10 +173,80 @@ class RestoreGuard:
             return TIME_LIMIT
         if self._max is not None:
             row = conn.execute("SELECT pg_catalog.pg_database_size(%s)", (self._database,)).fetchone()
-            if row and int(row[0]) > self._max:
-                return (
-                    f"the restored database grew past {human_size(self._max)} (",
-                    Setting.MAX_SIZE,
-                    "); it was stopped",
-                )
+            size = int(row[0]) if row else 0
+            what = "the restored database"
+            if size <= self._max:
+                size += self._temp_files.size(conn)
+                what += " and its temporary files"
+            if size > self._max:
+                return (f"{what} grew past {human_size(self._max)} (", Setting.MAX_SIZE, "); it was stopped")
         return ()
+
+
+_TEMP_FILE = re.compile(r"^pgsql_tmp(\d+)\.")
+
+
+class TempFiles:
+    """The temporary files a database's sessions write (a sort or hash spilling to disk, in every
+    tablespace's pgsql_tmp), which pg_database_size does not count. Read from the server's folders
+    when this machine can see them (a server of ours); else, or where the settings are hidden from the
+    DSN's user, nothing is counted and temp_file_limit alone bounds them."""
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._folders: list[Path] | None = None
+
+    def size(self, conn: psycopg.Connection[Any]) -> int:
+        if self._folders is None:
+            self._folders = _temp_folders(conn)
+        if not self._folders:
+            return 0
+        rows = conn.execute(
+            "SELECT pid FROM pg_catalog.pg_stat_activity WHERE datname OPERATOR(pg_catalog.=) %s",
+            (self._database,),
+        ).fetchall()
+        pids = {str(row[0]) for row in rows}
+        return sum(_tree_size(entry) for entry in _entries(self._folders) if _owner(entry.name) in pids)
+
+
+def _temp_folders(conn: psycopg.Connection[Any]) -> list[Path]:
+    import psycopg
+
+    try:
+        row = conn.execute("SELECT pg_catalog.current_setting('data_directory')").fetchone()
+        rows = conn.execute(
+            "SELECT pg_catalog.pg_tablespace_location(oid) FROM pg_catalog.pg_tablespace"
+        ).fetchall()
+    except psycopg.Error:  # not a superuser, nor in pg_read_all_settings
+        return []
+    folders = [Path(row[0]) / "base" / "pgsql_tmp"] if row else []
+    for (location,) in rows:
+        if location:
+            folders += Path(location).glob("PG_*/pgsql_tmp")
+    return folders
+
+
+def _entries(folders: list[Path]) -> list[os.DirEntry[str]]:
+    found = []
+    for folder in folders:
+        try:
+            found += list(os.scandir(folder))
+        except OSError:  # none yet, or not ours to read
+            continue
+    return found
+
+
+def _owner(name: str) -> str:
+    """The pid in a temporary file's name (`pgsql_tmp<pid>.<n>`, a shared set `...<n>.fileset`)."""
+    m = _TEMP_FILE.match(name)
+    return m.group(1) if m else ""
+
+
+def _tree_size(entry: os.DirEntry[str]) -> int:
+    """A file's size, or a folder's files' (parallel workers share a fileset folder); 0 once gone."""
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return entry.stat(follow_symlinks=False).st_size
+        return sum(_tree_size(inner) for inner in os.scandir(entry.path))
+    except OSError:
+        return 0

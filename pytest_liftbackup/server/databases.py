@@ -39,6 +39,9 @@ OURS = "liftbackup_"  # our roles and databases: never a dump's
 # Every connection that reads a restored database: nothing can write, and a row-level security policy
 # that would hide rows is an error rather than a silently short answer.
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on -c row_security=off"
+# The longest any session of ours waits for a lock on or in a restored database: nothing but a dump's
+# leftover (a prepared transaction) ever holds one there.
+LOCK_TIMEOUT = "30s"
 
 
 @dataclass
@@ -80,11 +83,11 @@ class Host(Protocol):
         shape: DatabaseShape | None = None,
     ) -> Database: ...
 
-    def finish(self, database: Database) -> None: ...
+    def finish(self, database: Database) -> list[str]: ...
 
     def keep(self, databases: list[str]) -> list[str]: ...
 
-    def drop_database(self, database: Database) -> None: ...
+    def drop_database(self, database: Database) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -170,15 +173,60 @@ def new_database(
     return warnings
 
 
+def left_prepared(admin: Mapping[str, str], name: str, role: str = "") -> list[str]:
+    """The restore is over: what the dump left prepared (in its database, or as its role) is rolled
+    back, as `warning:` lines; the visible data are the same (a prepared transaction's are invisible)."""
+    return [
+        f"the dump left {found} (PREPARE TRANSACTION), which would outlive the restore: rolled back"
+        for found in roll_back_prepared(admin, database=name, owner=role)
+    ]
+
+
+def limit_temp_files(admin: Mapping[str, str], name: str, roles: Iterable[str], budget: int) -> None:
+    """Hold each session of `roles` in database `name` to `budget` bytes of temporary files
+    (`temp_file_limit`, which pg_database_size does not see). Set by a superuser, as a setting of the
+    role in that database: a non-superuser can neither SET, RESET nor ALTER ROLE it away (RESET ALL
+    keeps it). Only a superuser may set it: with any other DSN user, nothing is set."""
+    kilobytes = max(64, min(budget // 1024, (1 << 31) - 1))
+    with elevated(admin) as conn:
+        if not is_superuser(conn):
+            return
+        for role in sorted(set(roles)):
+            conn.execute(
+                sql.SQL("ALTER ROLE {} IN DATABASE {} SET temp_file_limit = {}").format(
+                    sql.Identifier(role), sql.Identifier(name), sql.Literal(f"{kilobytes}kB")
+                )
+            )
+
+
+# The temp_file_limit of roles in a database (limit_temp_files): kept through the reset, since only a
+# superuser can set it (a dump's role can neither set nor reset it), so every such setting is ours.
+_OUR_TEMP_FILE_LIMITS = (
+    "SELECT r.rolname, pg_catalog.substr(c.setting, 17) FROM pg_catalog.pg_db_role_setting s "
+    "JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.setdatabase "
+    "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) s.setrole "
+    "CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting) "
+    "WHERE d.datname OPERATOR(pg_catalog.=) %s AND pg_catalog.starts_with(c.setting, 'temp_file_limit=')"
+)
+
+
 def reset_settings(admin: Mapping[str, str], name: str, role: str | None = None) -> None:
-    """Forget every setting the dump attached to its database, to a role in it, or to `role`."""
+    """Forget every setting the dump attached to its database, to a role in it, or to `role` (the
+    temp_file_limit we set on our roles stays: see _OUR_TEMP_FILE_LIMITS)."""
     with elevated(admin) as conn:
         db = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(db))
         if role is not None:
             conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(role)))
         if is_superuser(conn):
+            kept = conn.execute(_OUR_TEMP_FILE_LIMITS, (name,)).fetchall()
             conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(db))
+            for role_name, value in kept:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} IN DATABASE {} SET temp_file_limit = {}").format(
+                        sql.Identifier(role_name), db, sql.Literal(value)
+                    )
+                )
 
 
 def is_superuser(conn: psycopg.Connection[Any]) -> bool:
@@ -188,23 +236,58 @@ def is_superuser(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
-def drop_database(admin: Mapping[str, str], name: str) -> None:
-    """Drop one database we created: it takes no new connection, those it has are ended first
-    (what pytest-postgresql's janitor does, on an `elevated` connection)."""
+def drop_database(admin: Mapping[str, str], name: str) -> list[str]:
+    """Drop one database we created: its prepared transactions are rolled back and connections to it
+    ended first, no lock waited for past LOCK_TIMEOUT. Returns the prepared transactions rolled back
+    (see `roll_back_prepared`)."""
     if not name.startswith("liftbackup_"):
         raise AssertionError(f"refusing to drop {name!r}: not a database this plugin created")
-    db = sql.Identifier(name)
-    with elevated(admin) as conn:
+    rolled_back = roll_back_prepared(admin, database=name)
+    with elevated(admin, connect_timeout=10) as conn:
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)", (LOCK_TIMEOUT,))
         found = "SELECT 1 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) %s"
-        if conn.execute(found, (name,)).fetchone() is None:
-            return
-        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
-        conn.execute(
-            "SELECT pg_catalog.pg_terminate_backend(a.pid) FROM pg_catalog.pg_stat_activity a "
-            "WHERE a.datname OPERATOR(pg_catalog.=) %s",
-            (name,),
-        )
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(db))
+        if conn.execute(found, (name,)).fetchone():
+            db = sql.Identifier(name)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(db))
+            end_sessions(conn, database=name)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(db))
+    return rolled_back
+
+
+def end_sessions(conn: psycopg.Connection[Any], *, database: str = "", pid: int = 0) -> None:
+    """Terminate, over `conn`, the backends of `database` (but `conn`'s own), or the one of `pid`."""
+    conn.execute(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+        "WHERE (datname OPERATOR(pg_catalog.=) %s OR pid OPERATOR(pg_catalog.=) %s) "
+        "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
+        (database or None, pid or None),
+    )
+
+
+def roll_back_prepared(admin: Mapping[str, str], *, database: str = "", owner: str = "") -> list[str]:
+    """Roll back the prepared transactions in `database` or owned by `owner`: a dump's `PREPARE
+    TRANSACTION` outlives its session, holds its locks and keeps its database from being dropped.
+    Returns them as `prepared transaction 'gid' in db`. ROLLBACK PREPARED must run in the transaction's
+    database, as its owner or a superuser: a DSN user that is neither acts as the owner (SET ROLE:
+    ours are granted to it); a database closed to connections (a drop cut short) is opened first."""
+    with elevated(admin) as conn:
+        rows = conn.execute(
+            "SELECT p.gid, p.database, p.owner, d.datallowconn FROM pg_catalog.pg_prepared_xacts p "
+            "JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) p.database "
+            "WHERE p.database OPERATOR(pg_catalog.=) %s OR p.owner OPERATOR(pg_catalog.=) %s",
+            (database or None, owner or None),
+        ).fetchall()
+        superuser = is_superuser(conn)
+        for db in {str(row[1]) for row in rows if not row[3]}:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(sql.Identifier(db)))
+    done = []
+    for gid, db, role, _ in rows:
+        with elevated({**admin, "dbname": db}) as conn:
+            if not superuser:
+                conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("ROLLBACK PREPARED {}").format(sql.Literal(gid)))
+        done.append(f"prepared transaction {gid!r} in {db}")
+    return done
 
 
 def new_password() -> str:

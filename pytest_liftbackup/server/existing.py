@@ -28,14 +28,18 @@ from pytest_liftbackup.server.databases import (
     database_name,
     drop_database,
     is_superuser,
+    left_prepared,
     new_database,
     redacted,
     reset_settings,
+    roll_back_prepared,
     server_version_of,
 )
 
 _CLAIM = 0x6C6966  # the advisory-lock class of liftbackup's claims on its databases
 _KEPT = "kept by liftbackup on purpose"
+# The restore roles _new_role makes (named like their database: see databases.database_name).
+_OUR_ROLE = "^liftbackup_(?!restorer_)[a-z0-9_]+_[0-9a-f]{8}$"
 
 
 class ExistingServer:
@@ -152,48 +156,73 @@ class ExistingServer:
             lines.append(f"  remove:   DROP DATABASE {name}; DROP ROLE IF EXISTS {name};")
         return lines
 
-    def finish(self, database: Database) -> None:
-        """Settings the dump attached to its database or role are forgotten before checks read it."""
+    def finish(self, database: Database) -> list[str]:
+        """What the dump left prepared is rolled back, and settings it attached to its database or role
+        are forgotten, before checks read it. Returns warnings."""
         own_role = database.restorer if database.restorer != self._admin["user"] else None
+        warnings = left_prepared(self._admin, database.name, own_role or "")
         reset_settings(self._admin, database.name, own_role)
+        return warnings
 
-    def drop_database(self, database: Database) -> None:
-        self._drop(database.name, with_role=database.restorer == database.name)
+    def drop_database(self, database: Database) -> list[str]:
+        return self._drop(database.name, with_role=database.restorer == database.name)
 
-    def _drop(self, name: str, with_role: bool = True) -> None:
-        """Drop the database, then the role of the same name that owned it (ours: made by _new_role)."""
-        drop_database(self._admin, name)
+    def _drop(self, name: str, with_role: bool = True) -> list[str]:
+        """Drop the database, then the role of the same name that owned it (ours: made by _new_role);
+        the prepared transactions of either are rolled back first. Returns those."""
+        rolled_back = roll_back_prepared(self._admin, owner=name) if with_role else []
+        rolled_back += drop_database(self._admin, name)
         if with_role:
             with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
         self._claims.execute(
             "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
         )
+        return rolled_back
 
     def _reap(self) -> list[str]:
-        """Drop the databases (and their roles) of runs that were killed: ours by name, claimed by no
-        live session, not kept on purpose. Those this user may not drop are left alone."""
-        rows = self._claims.execute(
-            "SELECT d.datname, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = d.datname) "
-            "FROM pg_catalog.pg_database d WHERE d.datname LIKE %s "
-            "AND coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '') <> %s",
-            ("liftbackup\\_%", _KEPT),
-        ).fetchall()
+        """Drop the databases and roles of runs that were killed, and roll back what they left prepared:
+        ours by name, claimed by no live session, not kept on purpose. Those this user may not drop are
+        left alone."""
+        where = redacted(self._admin)
         reaped = []
-        for name, has_role in rows:
+        for name, with_role, is_database in self._unclaimed():
+            try:
+                rolled_back = self._drop(name, with_role=with_role)
+            except (psycopg.Error, AssertionError):
+                self._unclaim(name)
+                continue
+            reaped.append(f"{'database' if is_database else 'role'} {name} on {where}")
+            reaped += [f"{found} on {where}" for found in rolled_back]
+        return reaped
+
+    def _unclaimed(self) -> list[tuple[str, bool, bool]]:
+        """Our databases and our roles left without one, that no live run claims (claimed here until
+        dropped): name, whether a role of that name exists, whether it is a database."""
+        rows = self._claims.execute(
+            "SELECT d.datname, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r "
+            "WHERE r.rolname OPERATOR(pg_catalog.=) d.datname), true FROM pg_catalog.pg_database d "
+            "WHERE d.datname OPERATOR(pg_catalog.~~) %s AND coalesce("
+            "pg_catalog.shobj_description(d.oid, 'pg_database'), '') OPERATOR(pg_catalog.<>) %s "
+            "UNION ALL SELECT r.rolname, true, false FROM pg_catalog.pg_roles r "
+            "WHERE r.rolname OPERATOR(pg_catalog.~) %s AND r.rolcanlogin AND NOT r.rolsuper "
+            "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database d "
+            "WHERE d.datname OPERATOR(pg_catalog.=) r.rolname)",
+            ("liftbackup\\_%", _KEPT, _OUR_ROLE),
+        ).fetchall()
+        found = []
+        for name, has_role, is_database in rows:
             claimed = self._claims.execute(
                 "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
             ).fetchone()
-            if not (claimed and claimed[0]):
-                continue  # a live run's
-            try:
-                self._drop(str(name), with_role=bool(has_role))
-                reaped.append(f"database {name} on {redacted(self._admin)}")
-            except (psycopg.Error, AssertionError):
-                self._claims.execute(
-                    "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-                )
-        return reaped
+            if claimed and claimed[0]:  # else a live run's
+                found.append((str(name), bool(has_role), bool(is_database)))
+        return found
+
+    def _unclaim(self, name: str) -> None:
+        self._claims.execute(
+            "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+        )
 
     def close(self) -> None:
         """Nothing to stop: databases are dropped one by one by the session; the claims go."""

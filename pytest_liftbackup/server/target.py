@@ -26,7 +26,9 @@ from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
     Database,
     is_superuser,
+    left_prepared,
     redacted,
+    roll_back_prepared,
     server_version_of,
 )
 
@@ -109,20 +111,23 @@ class Target:
         read = {**login, "options": READ_ONLY_OPTIONS}
         return Database(name, login, read, self._version, True, redacted(login), self.user)
 
-    def finish(self, database: Database) -> None:
-        pass
+    def finish(self, database: Database) -> list[str]:
+        """A prepared transaction the dump left would hold its locks past the restore: rolled back."""
+        return left_prepared(self._admin, database.name)
 
     def keep(self, databases: list[str]) -> list[str]:
         return []
 
-    def drop_database(self, database: Database) -> None:
+    def drop_database(self, database: Database) -> list[str]:
         """Drop the staging database, unless it became the main database."""
         if self.promoted or database.name != self.staging:
-            return
+            return []
+        rolled_back = roll_back_prepared(self._admin, database=database.name)
         with self.admin() as conn:
             _end_sessions(conn, database.name)
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database.name)))
         self.staging = None
+        return rolled_back
 
     def close(self) -> None:
         pass

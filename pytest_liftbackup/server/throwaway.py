@@ -45,6 +45,7 @@ from pytest_liftbackup.server.databases import (
     drop_database,
     elevated,
     into_dump_database,
+    left_prepared,
     new_database,
     new_password,
     redacted,
@@ -78,6 +79,7 @@ def restore_settings() -> dict[str, str]:
         "max_parallel_maintenance_workers": str(max(1, min(4, os.cpu_count() or 1))),
         "autovacuum": "off",
         "jit": "off",
+        "max_prepared_transactions": "0",  # no transaction of a dump outlives its session
         **stock_settings(),
     }
 
@@ -475,9 +477,13 @@ class ThrowawayServer:
         where = redacted(restore)
         return Database(name, restore, read, self.server_version, True, where, restorer)
 
-    def finish(self, database: Database) -> None:
-        """The restore is over: the database goes to its restorer, who logs in no more; settings reset."""
+    def finish(self, database: Database) -> list[str]:
+        """The restore is over: the database goes to its restorer, who logs in no more; settings reset;
+        anything it left prepared rolled back (warnings: none while max_prepared_transactions is 0)."""
         admin = self.admin_conninfo()
+        warnings = left_prepared(
+            admin, database.name, "" if database.restorer == SUPERUSER else database.restorer
+        )
         with into_dump_database(admin, database.name) as conn:  # resets the dump's settings first
             _grant_large_objects(conn, READER)
         if database.restorer != SUPERUSER:
@@ -488,9 +494,10 @@ class ThrowawayServer:
                     )
                 )
             self.roles.retire(database.restorer)
+        return warnings
 
-    def drop_database(self, database: Database) -> None:
-        drop_database(self.admin_conninfo(), database.name)
+    def drop_database(self, database: Database) -> list[str]:
+        return drop_database(self.admin_conninfo(), database.name)
 
     def keep(self, databases: list[str]) -> list[str]:
         """Leave the server running after the run: how to look, how to remove it."""
