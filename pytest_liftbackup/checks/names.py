@@ -111,7 +111,7 @@ _RESERVED = frozenset(
         "with",
     ]
 )
-_PART = r'(?:"(?:[^"]|"")+"|[^".\s()]+)'
+_PART = r'(?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[^".\s()]+)'
 _QUALIFIED = re.compile(rf"^\s*({_PART})(?:\s*\.\s*({_PART}))?\s*$")
 
 

@@ -24,7 +24,7 @@ _GZIP, _ZSTD, _LZ4 = b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18"
 _PLAIN_MARK = b"-- PostgreSQL database dump"
 _FROM_VERSION = re.compile(rb"^-- Dumped from database version (\S+)", re.MULTILINE)
 _BY_VERSION = re.compile(rb"^-- Dumped by pg_dump version (\S+)", re.MULTILINE)
-_CREATE_DATABASE = re.compile(rb'^CREATE DATABASE ("(?:[^"]|"")+"|\w+)', re.MULTILINE)
+_CREATE_DATABASE = re.compile(rb'^CREATE DATABASE ("(?:[^"]|"")[^"]*(?:""[^"]*)*"|\w+)', re.MULTILINE)
 _HEAD_BYTES = 64 * 1024
 
 _KNOWN_BINARY = {

@@ -30,7 +30,7 @@ _RESTRICT_KEY = re.compile(r"[A-Za-z0-9]{1,256}")
 # A database name is at most 63 bytes: arguments far longer are not pg_dump's (and re would need
 # memory for each character of a long quoted name).
 _MAX_META_ARGS = 1024
-_CONNECT_NAME = r"""(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")"""
+_CONNECT_NAME = r"""(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")[^"]*(?:""[^"]*)*")"""
 _CONNECT_ARGS = re.compile(
     rf"""(?:-reuse-previous=on +"dbname='(?:[^'"]|'')+'"|{_CONNECT_NAME}(?: +{_CONNECT_NAME})?)"""
 )

@@ -36,7 +36,7 @@ from psycopg import sql
 from pytest_liftbackup.dump.sql_script import Statement, identifier
 from pytest_liftbackup.server.databases import OURS
 
-_NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_NAME = r'(?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[A-Za-z_][A-Za-z0-9_$]*)'
 _TRIGGERS = re.compile(rf"^ALTER TABLE (ONLY )?({_NAME}(?:\.{_NAME})?) (DISABLE|ENABLE) TRIGGER ALL;?$")
 _PLPGSQL_OWNER = re.compile(rf"^ALTER (?:PROCEDURAL )?LANGUAGE plpgsql OWNER TO ({_NAME});?$")
 _OWNER_TO = re.compile(rf"^ALTER .* OWNER TO ({_NAME});?$", re.DOTALL)

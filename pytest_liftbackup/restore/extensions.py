@@ -45,14 +45,14 @@ REACHING_OUT = frozenset(
         *("mysql_fdw", "oracle_fdw", "tds_fdw", "multicorn", "http", "pgsql_http", "pg_net", "pg_cron"),
     }
 )
-_IDENT = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
+_IDENT = r'(?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[a-z_][a-z0-9_$]*)'
 _ANY_CREATE = re.compile(
     rf"^\s*CREATE\s+(?:EXTENSION|(?:OR\s+REPLACE\s+)?(?:TRUSTED\s+)?(?:PROCEDURAL\s+)?LANGUAGE)"
     rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?({_IDENT})",
     re.IGNORECASE,
 )
 _CREATE = re.compile(rf"^CREATE EXTENSION IF NOT EXISTS ({_IDENT}) WITH SCHEMA ({_IDENT});$")
-_COMMENT = re.compile(rf"^COMMENT ON EXTENSION ({_IDENT}) IS '((?:[^']|'')*)';$", re.DOTALL)
+_COMMENT = re.compile(rf"^COMMENT ON EXTENSION ({_IDENT}) IS '([^']*(?:''[^']*)*)';$", re.DOTALL)
 
 
 def note(statement: Statement, wanted: set[str], trusted: bool) -> tuple[Part, ...]:

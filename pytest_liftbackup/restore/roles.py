@@ -7,7 +7,7 @@ from collections import Counter
 
 from pytest_liftbackup.dump.sql_script import Statement
 
-_IDENT = rb'(?:"(?:[^"]|"")+"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
+_IDENT = rb'(?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
 _LIST = rb"((?:GROUP\s+)?" + _IDENT + rb"(?:\s*,\s*(?:GROUP\s+)?" + _IDENT + rb")*)"
 _PATTERNS = [
     re.compile(rb"\bOWNER\s+TO\s+" + _LIST, re.IGNORECASE),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pytest_liftbackup.dump.sql_script import CopyBlock, Statement
 
-_IDENT = rb'(?:"(?:[^"]|"")+"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
+_IDENT = rb'(?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*)'
 _NAME = rb"(" + _IDENT + rb"(?:\." + _IDENT + rb")?)"
 _COPY = re.compile(rb"COPY\s+" + _NAME, re.IGNORECASE)
 _INDEX = re.compile(
@@ -25,7 +25,7 @@ _INDEX = re.compile(
 )
 _CONSTRAINT = re.compile(rb"ALTER\s+TABLE\s+(?:ONLY\s+)?" + _NAME + rb"\s+ADD\s+CONSTRAINT\s", re.IGNORECASE)
 _REFERENCES = re.compile(rb"\sREFERENCES\s+" + _NAME, re.IGNORECASE)
-_PART = re.compile(rb'"((?:[^"]|"")+)"|([^".]+)')
+_PART = re.compile(rb'"((?:[^"]|"")[^"]*(?:""[^"]*)*)"|([^".]+)')
 _TRIGGER = re.compile(
     rb"CREATE\s+TRIGGER\s+(" + _IDENT + rb")\s+(?:BEFORE|AFTER|INSTEAD\s+OF)\s.*?\sON\s+" + _NAME + rb"\s",
     re.IGNORECASE | re.DOTALL,
@@ -37,7 +37,7 @@ _COMMENT_ON_TRIGGER = re.compile(
 _SETVAL = re.compile(rb"SELECT\s+pg_catalog\.setval\(\s*'((?:[^']|'')+)'", re.IGNORECASE)
 _SETTING = re.compile(
     rb"(?:SET|RESET)\s+(?:SESSION\s+)?([A-Za-z_.]+(?:\s+AUTHORIZATION)?)"
-    rb"|SELECT\s+pg_catalog\.set_config\(\s*'([A-Za-z_.]+)'\s*,\s*'(?:[^']|'')*'\s*,\s*false\s*\)\s*;$",
+    rb"|SELECT\s+pg_catalog\.set_config\(\s*'([A-Za-z_.]+)'\s*,\s*'[^']*(?:''[^']*)*'\s*,\s*false\s*\)\s*;$",
     re.IGNORECASE,
 )
 

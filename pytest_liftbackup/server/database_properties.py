@@ -83,5 +83,5 @@ def _copy_settings(conn: psycopg.Connection[Any], source: str, target: sql.Ident
 
 def _elements(value: str) -> list[str]:
     """`"$user", public` -> ['$user', 'public']: a list setting as PostgreSQL prints it."""
-    found = re.findall(r'\s*(?:"((?:[^"]|"")*)"|([^,]+?))\s*(?:,|$)', value)
+    found = re.findall(r'\s*(?:"([^"]*(?:""[^"]*)*)"|([^,]+?))\s*(?:,|$)', value)
     return [quoted.replace('""', '"') if quoted else plain for quoted, plain in found if quoted or plain]

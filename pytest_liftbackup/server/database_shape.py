@@ -30,9 +30,9 @@ DATABASE_ENTRIES = frozenset({"DATABASE", "DATABASE PROPERTIES"})  # TOC entries
 _LOCALE_KEYS: tuple[str, ...] = ("LOCALE_PROVIDER", "LOCALE", "LC_COLLATE", "LC_CTYPE", "ICU_LOCALE")
 _LOCALE_KEYS += ("ICU_RULES", "BUILTIN_LOCALE")
 _KEYS = frozenset({"TEMPLATE", "ENCODING", "TABLESPACE", *_LOCALE_KEYS})
-_VALUE = r"""'(?:[^']|'')*'|"(?:[^"]|"")+"|[A-Za-z0-9_]+"""
+_VALUE = r"""'[^']*(?:''[^']*)*'|"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[A-Za-z0-9_]+"""
 _OPTION = re.compile(rf"\s*([A-Za-z_]+)\s*=\s*({_VALUE})")
-_HEAD = re.compile(r"""^CREATE DATABASE (?:"(?:[^"]|"")+"|[A-Za-z0-9_$]+)(?: WITH)?""")
+_HEAD = re.compile(r"""^CREATE DATABASE (?:"(?:[^"]|"")[^"]*(?:""[^"]*)*"|[A-Za-z0-9_$]+)(?: WITH)?""")
 
 
 class ShapeError(LiftbackupError):

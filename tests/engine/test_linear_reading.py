@@ -174,3 +174,31 @@ def test_a_connect_with_a_name_no_database_has_is_refused_without_matching_it() 
         tracemalloc.stop()
     assert why == "not a plain database name"
     assert peak < 4 << 20  # matching it took 120 MB
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"ALTER TABLE public.t OWNER TO %s;",
+        b"GRANT SELECT ON TABLE public.t TO %s;",
+        b"CREATE INDEX i ON public.%s USING btree (id);",
+    ],
+    ids=["owner", "grant", "index"],
+)
+def test_a_huge_quoted_name_is_matched_in_memory_of_its_size(text: bytes) -> None:
+    """A quoted identifier written as `"(?:[^"]|"")+"` kept re's memory for every character (2.3 GB
+    for a 20 MB name); the role and task patterns read names while the dump is scanned."""
+    from pytest_liftbackup.restore import roles, tasks
+
+    statement = Statement(text % (b'"' + b"a" * 4_000_000 + b'""b"'), 1, None)
+    tracemalloc.start()
+    try:
+        found = roles.roles_in(statement)
+        task = tasks.task_for(statement)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20  # a few copies of the 4 MB statement, not a record per character
+    assert found == ({"a" * 4_000_000 + '"b'} if b"INDEX" not in text else set())
+    assert (task is not None) == (b"INDEX" in text)
