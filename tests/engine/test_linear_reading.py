@@ -176,7 +176,6 @@ def test_a_connect_with_a_name_no_database_has_is_refused_without_matching_it() 
     assert peak < 4 << 20  # matching it took 120 MB
 
 
-
 @pytest.mark.parametrize(
     "text",
     [
