@@ -81,7 +81,10 @@ class ClusterCache:
     def fetch(self, kind: str, name: str, target: Path, user: OsUser | None, *, take: bool = False) -> bool:
         """Put the cached data folder at `target` (copied, or moved out when `take`); False on a miss."""
         entry = self._entry(kind, name)
-        if not (entry / "PG_VERSION").is_file():
+        try:
+            if not (entry / "PG_VERSION").is_file():
+                return False
+        except OSError:  # another user's cache (a LIFTBACKUP_CACHE_DIR shared with root): a miss
             return False
         try:
             if take:

@@ -119,9 +119,11 @@ def test_a_server_killed_mid_restore_fails_the_restore_clearly(
 def test_interrupted_during_the_checks_leaves_nothing(
     sig: signal.Signals, dumps: Dumps, pytester: pytest.Pytester, scratch: Scratch
 ) -> None:
+    # slow, and writing no temporary file (those stop at temp_file_limit, set from the size budget): a
+    # set-returning function in the select list streams its rows, one in FROM would store them
     pytester.makefile(
         ".yml",
-        slow="checks:\n  slow:\n    sql: SELECT n FROM (SELECT count(*) AS n FROM generate_series(1, 3000000000)) x WHERE n < 0\n",
+        slow="checks:\n  slow:\n    sql: SELECT n FROM (SELECT count(*) AS n FROM (SELECT generate_series(1, 3000000000)) s) x WHERE n < 0\n",
     )
     proc = _start(
         pytester, f"--liftbackup={dumps.plain}", f"--liftbackup-checks={pytester.path / 'slow.yml'}"
