@@ -107,14 +107,17 @@ def restore_and_check(hostile: Hostile, checks: Path, ran: Ran) -> dict[str, Run
                 runs[kind] = Run(False, outcome.error_text(), [], [], [], [], hostile.canaries())
                 continue
             done = run_checks(restorer, dump, load_checks([checks]))
-            differences = restored_differences(hostile.manifest(), restorer.read_connection(dump))
+            differences = restored_differences(hostile.manifest(), restorer.read_connection(dump), 600)
             assert outcome.database is not None
             admin = {**restorer.admin_conninfo(), "options": "-c search_path="}
             with psycopg.connect(conninfo_from({**admin, "dbname": outcome.database.name})) as conn:
                 rows = conn.execute("SELECT * FROM public.canary").fetchall()
+                # what the dump set on its database or roles in it: none (our temp_file_limit aside)
                 settings = conn.execute(
-                    "SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d "
-                    "ON d.oid OPERATOR(pg_catalog.=) s.setdatabase WHERE d.datname OPERATOR(pg_catalog.=) %s",
+                    "SELECT c.setting FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d "
+                    "ON d.oid OPERATOR(pg_catalog.=) s.setdatabase, pg_catalog.unnest(s.setconfig) c(setting) "
+                    "WHERE d.datname OPERATOR(pg_catalog.=) %s "
+                    "AND NOT pg_catalog.starts_with(c.setting, 'temp_file_limit=')",
                     (outcome.database.name,),
                 ).fetchall()
             runs[kind] = Run(

@@ -334,7 +334,7 @@ def test_on_an_existing_server_only_a_superuser_dsn_sets_temp_file_limit(
     info = preparing.admin_conninfo()
     where = dsn(preparing)
     if superuser:
-        where = f"postgresql://{info['user']}@/postgres?host={info['host']}&port={info['port']}"
+        where = f"postgresql://{info['user']}:{info['password']}@/postgres?host={info['host']}&port={info['port']}"
     result = run(pytester, f"--liftbackup={dump}", f"--liftbackup-dsn={where}", "--liftbackup-max-size=16M")
     text = output(result)
     if superuser:
