@@ -27,6 +27,7 @@ from pytest_liftbackup.server.databases import (
     conninfo_from,
     database_name,
     drop_database,
+    elevated,
     is_superuser,
     left_prepared,
     new_database,
@@ -58,9 +59,7 @@ class ExistingServer:
             self._admin = {**live.settings(conn), "dbname": self._admin["dbname"]}
         # Held for the whole run: an advisory lock per database this run makes. A killed run's
         # session ends and its locks with it, so the next run can tell its databases from live ones.
-        self._claims = psycopg.connect(
-            conninfo_from({**self._admin, "application_name": "liftbackup"}), autocommit=True
-        )
+        self._claims = elevated({**self._admin, "application_name": "liftbackup"})
         self.reaped = self._reap()
 
     @property
@@ -119,7 +118,7 @@ class ExistingServer:
         role = sql.Identifier(name)
         bypass = "BYPASSRLS" if self._superuser else "NOBYPASSRLS"  # only a superuser may grant it
         try:
-            with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+            with elevated(self._admin) as conn:
                 attributes = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION " + bypass
                 conn.execute(
                     sql.SQL("CREATE ROLE {} " + attributes + " PASSWORD {}").format(
@@ -144,7 +143,7 @@ class ExistingServer:
         """Leave the restored databases (and their roles) in place after the run."""
         self.kept = True
         lines = [f"kept on {self.description}:"]
-        with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+        with elevated(self._admin) as conn:
             for name in databases:  # marked, so that later runs leave them alone
                 conn.execute(
                     sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(_KEPT))
@@ -173,7 +172,7 @@ class ExistingServer:
         rolled_back = roll_back_prepared(self._admin, owner=name) if with_role else []
         rolled_back += drop_database(self._admin, name)
         if with_role:
-            with psycopg.connect(conninfo_from(self._admin), autocommit=True) as conn:
+            with elevated(self._admin) as conn:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
         self._claims.execute(
             "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)

@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup.server.databases import conninfo_from, end_sessions
+from pytest_liftbackup.server.databases import elevated, end_sessions
 
 _ADMINS: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, str]] = weakref.WeakKeyDictionary()
 
@@ -63,7 +63,7 @@ class Watchdog:
             return
         self.fired = True
         try:
-            with psycopg.connect(conninfo_from(self._admin), autocommit=True, connect_timeout=10) as admin:
+            with elevated(self._admin, connect_timeout=10) as admin:
                 end_sessions(admin, pid=self._pid)
         except psycopg.Error:
             return  # the server went away: the watched session with it
