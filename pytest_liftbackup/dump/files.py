@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -79,19 +80,7 @@ def open_entry(path: Path, owners: frozenset[int] | None = None) -> IO[bytes]:
     """`path` opened for reading without following a final symbolic link, and checked on the open file
     (a swap between a check and this open cannot redirect it): a regular file (and, with `owners`, with
     one link and of one of them); DumpInputError otherwise."""
-    try:
-        fd = os.open(path, os.O_RDONLY | NO_FOLLOW | _NON_BLOCK | _BINARY)
-    except OSError as exc:
-        raise DumpInputError(refusal(path, _unopened(path, exc))) from None
-    try:
-        if wrong := what_is_wrong(os.fstat(fd), owners):
-            raise DumpInputError(refusal(path, wrong))
-        if _NON_BLOCK:
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    return _open_checked(path, os.O_RDONLY, owners, refusal)
 
 
 def create_private(path: Path) -> int:
@@ -146,17 +135,24 @@ def append_text(path: Path, text: str) -> None:
 def open_log(path: Path) -> IO[bytes]:
     """The log file `path` opened to append (O_APPEND|O_CREAT|O_NOFOLLOW, 0600), checked on the open
     descriptor: a regular file with one link, of this user or of the folder's owner."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW | _NON_BLOCK | _BINARY
+    return _open_checked(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, owners_of(path.parent), _log_refusal)
+
+
+def _open_checked(
+    path: Path, flags: int, owners: frozenset[int] | None, refuse: Callable[[Path, str], str]
+) -> IO[bytes]:
+    """`path` opened with `flags` (never following a final link, never blocking on a FIFO) and checked
+    on the open descriptor by what_is_wrong; DumpInputError worded by `refuse` otherwise."""
     try:
-        fd = os.open(path, flags, PRIVATE)
+        fd = os.open(path, flags | NO_FOLLOW | _NON_BLOCK | _BINARY, PRIVATE)
     except OSError as exc:
-        raise DumpInputError(_log_refusal(path, _unopened(path, exc))) from None
+        raise DumpInputError(refuse(path, _unopened(path, exc))) from None
     try:
-        if wrong := what_is_wrong(os.fstat(fd), owners_of(path.parent)):
-            raise DumpInputError(_log_refusal(path, wrong))
+        if wrong := what_is_wrong(os.fstat(fd), owners):
+            raise DumpInputError(refuse(path, wrong))
         if _NON_BLOCK:
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "ab")
+        return os.fdopen(fd, "ab" if flags & os.O_APPEND else "rb")
     except BaseException:
         os.close(fd)
         raise
