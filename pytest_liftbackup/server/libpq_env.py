@@ -144,7 +144,7 @@ def tool_env(
     try:
         files = []
         if password:
-            files.append(_private(folder / "pgpass", _passfile_line(password)))
+            files.append(write_passfile(folder / "pgpass", password))
             env["PGPASSFILE"] = str(files[-1])
         if rest:
             files.append(_private(folder / "pg_service.conf", _service_text(rest)))
@@ -155,6 +155,11 @@ def tool_env(
         yield env
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_passfile(path: Path, password: str) -> Path:
+    """A new libpq password file at `path` holding `password` for every server and user, mode 0600."""
+    return _private(path, _passfile_line(password))
 
 
 def _private(path: Path, text: str) -> Path:

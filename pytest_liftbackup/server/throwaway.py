@@ -51,6 +51,7 @@ from pytest_liftbackup.server.databases import (
     redacted,
     scram_verifier,
 )
+from pytest_liftbackup.server.libpq_env import write_passfile
 from pytest_liftbackup.server.unprivileged import (
     OsUser,
     make_private_dir,
@@ -509,7 +510,8 @@ class ThrowawayServer:
             self._executor.process = None
         pidfile = self.workdir / "data" / "postmaster.pid"
         pid = pidfile.read_text().split()[0] if pidfile.exists() else "?"
-        passfile = self._passfile()
+        # the reader's password, for psql, in a file only we can read
+        passfile = write_passfile(self.workdir / "pgpass", self.roles.passwords[READER])
         info = {"host": self._host, "port": str(self._port), "user": READER}
         psql = self.binaries.tool("psql")
         lines = [f"kept running: {self.description}, in {self.workdir}"]
