@@ -26,6 +26,7 @@ from tests.helpers import REPO
 from tests.lift_simulator import build
 
 PASSWORD = "s3cret-Pa55word-never-shown"
+PG15 = Path("/usr/lib/postgresql/15/bin")
 
 
 @dataclass
@@ -35,6 +36,16 @@ class Live:
     server: ThrowawayServer
     name: str
     user: str = "lift_ops"
+    pg_bin: Path | None = None  # the server's own binaries, when they are not the tests' default
+
+    @property
+    def tools(self) -> list[str]:
+        """`--pg-bin DIR` for a command that must use this server's own pg_dump and pg_restore."""
+        return ["--pg-bin", str(self.pg_bin)] if self.pg_bin else []
+
+    @property
+    def major(self) -> int:
+        return int(self.server.server_version.split(".")[0])
 
     @property
     def dsn(self) -> str:
@@ -65,27 +76,45 @@ class Live:
             return cur.fetchall() if cur.description else []
 
 
-@pytest.fixture(scope="session")
-def main_server(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
+def _team_server(binaries: _binaries.PgBinaries) -> ThrowawayServer:
     """The team's server: lift_simulator (the template of each test's copy) and an operator role."""
-    server = ThrowawayServer(pg_binaries)
+    server = ThrowawayServer(binaries)
     try:
-        build.create_source(server.admin_conninfo(), pg_binaries.tool("pg_dump"))
+        build.create_source(server.admin_conninfo(), binaries.tool("pg_dump"))
         with psycopg.connect(conninfo_from(server.admin_conninfo()), autocommit=True) as conn:
             conn.execute(
                 sql.SQL("CREATE ROLE lift_ops LOGIN SUPERUSER PASSWORD {}").format(sql.Literal(PASSWORD))
             )
             conn.execute("CREATE ROLE lift_app LOGIN PASSWORD 'app'")
             conn.execute("CREATE ROLE lift_weak LOGIN PASSWORD 'weak'")
-        yield server
-    finally:
+    except BaseException:
         server.close()
+        raise
+    return server
 
 
-@pytest.fixture
-def live(main_server: ThrowawayServer) -> Iterator[Live]:
+@pytest.fixture(scope="session")
+def main_server(pg_binaries: _binaries.PgBinaries) -> Iterator[ThrowawayServer]:
+    """The team's server on the tests' default PostgreSQL (the embedded 18)."""
+    server = _team_server(pg_binaries)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def main_server15() -> Iterator[ThrowawayServer]:
+    """The team's server on the system's PostgreSQL 15 (the lift simulator's version)."""
+    if not (PG15 / "pg_dump").exists():
+        pytest.skip(f"PostgreSQL 15 is not installed in {PG15}")
+    server = _team_server(_binaries.candidates([(str(PG15), "tests")])[0])
+    yield server
+    server.close()
+
+
+def _copy(server: ThrowawayServer, pg_bin: Path | None = None) -> Iterator[Live]:
+    """A fresh copy of lift_simulator on `server`, dropped (with all it left beside it) afterwards."""
     name = f"lift_{secrets.token_hex(3)}"
-    db = Live(main_server, name)
+    db = Live(server, name, pg_bin=pg_bin)
     with db.admin() as conn:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE lift_simulator OWNER lift_admin").format(
@@ -99,6 +128,21 @@ def live(main_server: ThrowawayServer) -> Iterator[Live]:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (other,)
             )
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(other)))
+
+
+@pytest.fixture
+def live(main_server: ThrowawayServer) -> Iterator[Live]:
+    yield from _copy(main_server)
+
+
+@pytest.fixture(params=["18", "15"])
+def main(request: pytest.FixtureRequest) -> Iterator[Live]:
+    """lift_simulator on each real server a main-database test runs against: the embedded 18 and the
+    system 15 (with its own pg_dump and pg_restore: see `Live.tools`)."""
+    if request.param == "15":
+        yield from _copy(request.getfixturevalue("main_server15"), PG15)
+    else:
+        yield from _copy(request.getfixturevalue("main_server"))
 
 
 def liftbackup(
