@@ -192,7 +192,7 @@ def _unknowable_rules(conn: psycopg.Connection[Any], tables: list[Table]) -> lis
             "'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid OPERATOR(pg_catalog.=) d.refobjid "
             "WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass "
             "AND d.objid OPERATOR(pg_catalog.=) %s::pg_catalog.oid "
-            "AND pg_catalog.coalesce(f.pronamespace, o.oprnamespace) "
+            "AND COALESCE(f.pronamespace, o.oprnamespace) "
             "OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace",
             (rule_oid,),
         ).fetchone()

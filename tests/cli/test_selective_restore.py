@@ -89,7 +89,7 @@ def test_partitions_are_refused_unless_named_and_a_partition_alone_is_checked_ag
     dump = backup(main, tmp_path / "b", *main.tools)
     at_backup = main.facts()
     main.execute(
-        f"DELETE FROM {S}.reading WHERE at < '2025-01-11'; "
+        f"DELETE FROM {S}.reading WHERE at < '2025-01-11' AND id <> 5; "
         f"UPDATE {S}.reading SET value = 0 WHERE at >= '2026-01-01' AND id <> 40; "
         f"INSERT INTO {S}.reading (at, value) SELECT date '2026-06-01' + n, n FROM generate_series(1, 5) n"
     )
