@@ -206,3 +206,25 @@ def test_what_fires_even_with_triggers_off_and_may_write_anything_is_refused_eve
         + NOTHING
     )
     assert main.facts() == changed and main.databases() == [main.name]
+
+
+def test_rules_writing_each_other_s_tables_roll_everything_back(main: Live, tmp_path: Path) -> None:
+    tables(
+        main,
+        f"CREATE TABLE {S}.ping (id int); CREATE TABLE {S}.pong (id int); "
+        f"CREATE RULE ping_gone AS ON DELETE TO {S}.ping DO ALSO INSERT INTO {S}.pong VALUES (old.id); "
+        f"CREATE RULE pong_gone AS ON DELETE TO {S}.pong DO ALSO INSERT INTO {S}.ping VALUES (old.id); "
+        f"ALTER TABLE {S}.ping ENABLE ALWAYS RULE ping_gone; ALTER TABLE {S}.pong ENABLE ALWAYS RULE pong_gone; "
+        f"INSERT INTO {S}.ping VALUES (1), (2); INSERT INTO {S}.pong VALUES (10), (20), (30)",
+    )
+    dump = backup(main, tmp_path / "b", *main.tools)
+    main.execute(f"INSERT INTO {S}.ping VALUES (3)")
+    changed = main.facts()
+
+    rc, _, err = restore(main, dump, "ping", "pong")
+    assert rc == 3, err
+    assert refused_line(err) == (
+        f"{S}.ping: 6 rows were written into it again by a rule while the tables named were emptied; "
+        "restore the whole database" + NOTHING
+    )
+    assert main.facts() == changed and main.databases() == [main.name]
