@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
-from pytest_liftbackup.api.backup import LOG_NAME, BackupResult, log, take_backup
+from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import manifest_path, read_manifest, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
@@ -164,7 +164,7 @@ def _after_swap(
     if request.tables:
         _warn_on_failure(
             result,
-            "the selective restore was not recorded (a rollback will not know of it)",
+            "the restore is done, but not recorded beside the kept copy (a rollback will not know of it)",
             lambda: target.record_selective(
                 str(request.dump.resolve()), str(result.safety.path), list(result.replaced)
             ),
@@ -172,7 +172,7 @@ def _after_swap(
     what = f"tables {', '.join(result.replaced)}" if request.tables else "the whole database"
     _warn_on_failure(
         result,
-        f"no line was written to {request.backup_dir / LOG_NAME}",
+        "the restore is done, but its line in the log was not written",
         lambda: log(
             request.backup_dir,
             f"restore {request.dump.name} -> {target.database} ({what}); "
