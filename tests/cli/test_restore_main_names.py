@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,8 +86,6 @@ def test_rollback_of_a_database_without_a_record_refuses_though_another_shares_i
         done = restore(test, main, dump, "--json")
         assert done.returncode == 0, said(done)
         kept = json.loads(done.stdout)["previous"]
-        assert hashed(test_name, "_pre_restore_").fullmatch(kept) and kept in on_server(main)
-        assert len(kept.encode()) <= 63
         prod_before, kept_before = prod.facts(), main.facts(kept)
 
         back = liftbackup("rollback", "--dsn", prod.dsn, "--yes")
@@ -97,6 +96,7 @@ def test_rollback_of_a_database_without_a_record_refuses_though_another_shares_i
         )
         assert prod.facts() == prod_before and main.facts(kept) == kept_before
         assert {prod_name, test_name, kept} <= on_server(main)
+        assert hashed(test_name, "_pre_restore_").fullmatch(kept) and len(kept.encode()) <= 63
 
 
 def test_a_long_non_ascii_name_keeps_the_whole_time_and_two_restores_in_a_row_both_succeed(
@@ -242,3 +242,32 @@ def test_a_log_line_that_cannot_be_written_after_the_swap_is_a_warning_and_the_u
         "link (2 names for one file), not a log file of ours: nothing was written to it; remove it and run "
         "again"
     ) in err.splitlines()
+
+
+def test_with_json_a_log_line_that_cannot_be_written_after_the_swap_leaves_the_result_complete(
+    main: Live, tmp_path: Path
+) -> None:
+    dump = backup(main, tmp_path, *main.tools)
+    log = tmp_path / "liftbackup.log"
+    command = [sys.executable, "-m", "pytest_liftbackup", "restore", str(dump), "--dsn", main.dsn]
+    run = subprocess.Popen(
+        [*command, "--yes", "--json", "--checks", str(CHECKS), *main.tools],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    staging = f"{main.name}_liftbackup_staging_"
+    while run.poll() is None and not any(name.startswith(staging) for name in on_server(main)):
+        time.sleep(0.05)
+    os.link(log, tmp_path / "another-name")  # during step 4: the safety backup's line is written
+    out, err = run.communicate(timeout=600)
+    assert run.returncode == 0, out + err
+    report = json.loads(out)
+    warning = (
+        f"the restore is done, but its line in the log was not written: {log}: a hard link (2 names for "
+        "one file), not a log file of ours: nothing was written to it; remove it and run again"
+    )
+    assert report["warnings"] == [warning] and f"liftbackup: warning: {warning}" in err.splitlines()
+    assert report["database"] == main.name and report["previous"] in on_server(main)
+    assert Path(report["safety_backup"]).exists()
