@@ -181,6 +181,10 @@ def test_a_second_rollback_needs_to_and_to_takes_only_a_recorded_copy_of_this_da
         f"copies: {rolled_back} (rolled_back, " in again.stderr
     )
     with databases(main, f"{main.name}_other") as (other,):
+        record = main.execute(
+            f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{rolled_back}'"
+        )
+        other.execute(f"COMMENT ON DATABASE {other.name} IS '{record[0][0]}'")  # copied: not its OID
         for wrong in (other.name, "postgres", "no_such_database"):
             refused = liftbackup("rollback", "--dsn", main.dsn, "--yes", "--to", wrong)
             assert refused.returncode == 3, said(refused)
@@ -271,3 +275,36 @@ def test_with_json_a_log_line_that_cannot_be_written_after_the_swap_leaves_the_r
     assert report["warnings"] == [warning] and f"liftbackup: warning: {warning}" in err.splitlines()
     assert report["database"] == main.name and report["previous"] in on_server(main)
     assert Path(report["safety_backup"]).exists()
+
+
+def test_a_kept_name_that_is_taken_is_refused_before_the_swap(main: Live) -> None:
+    from datetime import datetime
+
+    from pytest_liftbackup.api.main_restore import Target, TargetRefused
+    from pytest_liftbackup.server.kept_names import PRE_RESTORE
+
+    when = datetime(2026, 12, 4, 9, 30, 15)
+    taken = f"{main.name}_pre_restore_20261204_093015"
+    with databases(main, taken):
+        target = Target(main.dsn)
+        try:
+            target.new_name(PRE_RESTORE, when)
+        except TargetRefused as exc:
+            assert str(exc) == (
+                f"{taken} exists already on lift_ops@{main.server.admin_conninfo()['host']}:"
+                f"{main.server.admin_conninfo()['port']}/{main.name}: another run made it this second; "
+                "wait a second and run again"
+            )
+        else:
+            raise AssertionError(f"{taken} was given out twice")
+        now = f"{main.name}_pre_restore_{datetime.now():%Y%m%d_%H%M%S}"
+        main.execute(f"CREATE DATABASE {now}", "postgres")
+        try:
+            later = target.new_name(PRE_RESTORE)
+            assert (
+                later != now
+                and later > now
+                and re.fullmatch(re.escape(main.name) + "_pre_restore_" + TIME, later)
+            )
+        finally:
+            main.execute(f"DROP DATABASE {now}", "postgres")
