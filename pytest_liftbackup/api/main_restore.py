@@ -4,10 +4,12 @@
 2. refuse while other sessions are connected (or end them, if asked);
 3. take a safety backup of the current database with a manifest, and verify it (the rollback plan);
 4. restore into a staging database beside the main one and run the checks there;
-5. swap: the main database becomes `<db>_pre_restore_<time>`, the staging one takes its name, in one
-   transaction (or, for a selective restore, the chosen tables' rows are replaced in one transaction).
+5. swap: the main database becomes `<db>_pre_restore_<time>` (recorded in its comment), the staging
+   one takes its name, in one transaction (or, for a selective restore, the chosen tables' rows are
+   replaced in one transaction, and noted in the record of the copy the main database replaced).
 Until step 5 commits, the main database is not touched; every failure drops what was created and
-says so. `rollback_main` swaps back.
+says so. After it, nothing raises: the caller is told first, later problems are warnings.
+`rollback_main` swaps back to the recorded copy the current main database replaced.
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ class Record:
 
     @property
     def when(self) -> datetime:
-        return datetime.fromisoformat(self.time)
+        found = datetime.fromisoformat(self.time)
+        return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
 def now_utc() -> str:

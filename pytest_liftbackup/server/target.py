@@ -2,9 +2,10 @@
 
 Nothing here changes the main database's data: a backup is restored into a staging database beside it
 (created with the original's owner, encoding and locale), which takes the main database's name in one
-transaction (`ALTER DATABASE ... RENAME` twice), the original staying as `<db>_pre_restore_<time>`.
-Rolling back is the same swap the other way. Every name this module creates starts with the main
-database's name and says what it is; it drops only staging databases it created.
+transaction (`ALTER DATABASE ... RENAME` twice), the original staying as `<db>_pre_restore_<time>`
+with a record of what it is in its comment, written in that transaction. Rolling back is the same swap
+the other way, only to a recorded copy of this database (kept_names.py: the names, always within 63
+bytes, and the records). It drops only staging databases it created.
 """
 
 from __future__ import annotations
