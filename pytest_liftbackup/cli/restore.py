@@ -7,6 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.main_restore import (
     STEPS,
     MainRestore,
@@ -102,6 +105,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f" (tables {', '.join(args.table)})" if args.table else ""
         )
         console.confirm(target.database, action)
+    swapped: list[MainRestoreResult] = []  # once the swap committed, nothing fails the command
+
+    def on_swapped(result: MainRestoreResult) -> None:
+        swapped.append(result)
+        _say_done(console, args.dump.name, result)
+
     try:
         with console.restores("restore") as told:
             request.config = replace(request.config, progress=told)
@@ -109,7 +118,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 request,
                 target,
                 on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}"),
-                on_swapped=lambda result: _say_done(console, args.dump.name, result),
+                on_swapped=on_swapped,
             )
     except VerificationFailed as exc:
         console.problem(str(exc))
@@ -118,6 +127,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 for problem in problems(dump):
                     console.problem("  " + problem)
         return Exit.FAILED
+    except (LiftbackupError, OSError, psycopg.Error) as exc:
+        if not swapped:
+            raise
+        done = swapped[0]  # the staging connections' or a decrypted copy's clean-up, after the swap
+        done.warnings.append(f"the restore is done, but the clean-up after it failed: {exc}")
     for warning in done.warnings:
         console.problem(f"warning: {warning}")
     console.result(
