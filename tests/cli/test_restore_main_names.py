@@ -162,6 +162,13 @@ def test_a_second_rollback_needs_to_and_to_takes_only_a_recorded_copy_of_this_da
     done = restore(main, main, dump)
     assert done.returncode == 0, said(done)
     kept = kept_as(done)
+    asked = liftbackup("rollback", "--dsn", main.dsn)  # no terminal: the question is the refusal
+    assert asked.returncode == 3, said(asked)
+    assert re.search(
+        f"liftbackup: refused: roll back {main.name} to {kept} \\(kept \\d+ s ago, replaced by the restore "
+        f"of {re.escape(str(dump))}\\) needs a confirmation: run it on a terminal, or pass --yes in scripts\n",
+        asked.stderr,
+    ), said(asked)
     back = liftbackup("rollback", "--dsn", main.dsn, "--yes")
     assert back.returncode == 0, said(back)
     assert re.search(
