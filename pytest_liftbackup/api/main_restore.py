@@ -4,10 +4,12 @@
 2. refuse while other sessions are connected (or end them, if asked);
 3. take a safety backup of the current database with a manifest, and verify it (the rollback plan);
 4. restore into a staging database beside the main one and run the checks there;
-5. swap: the main database becomes `<db>_pre_restore_<time>`, the staging one takes its name, in one
-   transaction (or, for a selective restore, the chosen tables' rows are replaced in one transaction).
+5. swap: the main database becomes `<db>_pre_restore_<time>` (recorded in its comment), the staging
+   one takes its name, in one transaction (or, for a selective restore, the chosen tables' rows are
+   replaced in one transaction, and noted in the record of the copy the main database replaced).
 Until step 5 commits, the main database is not touched; every failure drops what was created and
-says so. `rollback_main` swaps back.
+says so. After it, nothing raises: the caller is told first, later problems are warnings.
+`rollback_main` swaps back to the recorded copy the current main database replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
@@ -28,6 +32,7 @@ from pytest_liftbackup.dump import encryption
 from pytest_liftbackup.dump.inspect import DumpInfo
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.server import live
+from pytest_liftbackup.server.kept_names import Kept, age
 from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
 from pytest_liftbackup.server.target import Target, TargetRefused
 
@@ -67,6 +72,7 @@ class MainRestoreResult:
     safety: BackupResult
     replaced: dict[str, int] = field(default_factory=dict)  # selective: rows per table
     ended_sessions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what failed after the swap committed
 
 
 def preflight(request: MainRestore) -> Target:
@@ -89,10 +95,15 @@ def _busy(database: str, sessions: list[Any]) -> tuple[Part, ...]:
 
 
 def restore_main(
-    request: MainRestore, target: Target, on_step: Callable[[str], Any] = lambda step: None
+    request: MainRestore,
+    target: Target,
+    on_step: Callable[[str], Any] = lambda step: None,
+    on_swapped: Callable[[MainRestoreResult], Any] = lambda result: None,
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
-    database as it was, or returns what was done."""
+    database as it was, or returns what was done. Once the swap committed, `on_swapped` is told first
+    (the kept name and the undo must reach the user whatever follows) and nothing raises any more: a
+    later failure is one of the result's warnings."""
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
     with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
         on_step("verify")
@@ -138,13 +149,45 @@ def restore_main(
                 if request.terminate_connections:
                     target.terminate_sessions()
                 target.copy_properties()
-                result.previous = target.swap()
-    what = f"tables {', '.join(result.replaced)}" if request.tables else "the whole database"
-    log(
-        request.backup_dir,
-        f"restore {request.dump.name} -> {target.database} ({what}); safety backup {safety.path.name}",
-    )
+                result.previous = target.swap(str(request.dump.resolve()))
+    _after_swap(request, target, result, on_swapped)
     return result
+
+
+def _after_swap(
+    request: MainRestore,
+    target: Target,
+    result: MainRestoreResult,
+    on_swapped: Callable[[MainRestoreResult], Any],
+) -> None:
+    """What follows a committed swap: the user told, the selective restore recorded, the log line; a
+    failure of the last two is a warning, never the command's failure (the restore is done)."""
+    on_swapped(result)
+    if request.tables:
+        _warn_on_failure(
+            result,
+            "the restore is done, but not recorded beside the kept copy (a rollback will not know of it)",
+            lambda: target.record_selective(
+                str(request.dump.resolve()), str(result.safety.path), list(result.replaced)
+            ),
+        )
+    what = f"tables {', '.join(result.replaced)}" if request.tables else "the whole database"
+    _warn_on_failure(
+        result,
+        "the restore is done, but its line in the log was not written",
+        lambda: log(
+            request.backup_dir,
+            f"restore {request.dump.name} -> {target.database} ({what}); "
+            f"safety backup {result.safety.path.name}",
+        ),
+    )
+
+
+def _warn_on_failure(result: MainRestoreResult, what: str, step: Callable[[], Any]) -> None:
+    try:
+        step()
+    except (LiftbackupError, OSError, psycopg.Error) as exc:
+        result.warnings.append(f"{what}: {exc}")
 
 
 def _safety_recipients(request: MainRestore, info: DumpInfo) -> list[str] | None:
@@ -173,15 +216,39 @@ def _replace(request: MainRestore, restorer: Restorer, info: Any) -> dict[str, i
         return replace_tables(conn, restorer.read_connection(info), request.tables)
 
 
-def rollback_main(
-    dsn: str | None, terminate: bool = False, now: datetime | None = None
-) -> tuple[str, str, str]:
-    """The main database back as it was before the last restore: (database, its restored name, the
-    name the replaced one keeps)."""
+@dataclass
+class RollbackPlan:
+    """What a rollback will do, known before anyone is asked: the copy it swaps in."""
+
+    target: Target
+    copy: Kept
+
+    @property
+    def age(self) -> str:
+        return age(self.copy.record.when)
+
+
+def plan_rollback(dsn: str | None, terminate: bool = False, to: str | None = None) -> RollbackPlan:
+    """The privileges checked and the copy chosen (target.rollback_choice's rules); nothing changed."""
     target = Target(dsn)
     if missing := target.missing_privileges(terminate, False):
         raise TargetRefused(f"{target.user} lacks what a rollback needs: {'; '.join(missing)}")
+    return RollbackPlan(target, target.rollback_choice(to))
+
+
+def do_rollback(
+    plan: RollbackPlan, terminate: bool = False, now: datetime | None = None
+) -> tuple[str, str, str]:
+    """Swap the planned copy in: (database, the copy's old name, the name the replaced one keeps)."""
     if terminate:
-        target.terminate_sessions()
-    previous, replaced = target.rollback(now)
-    return target.database, previous, replaced
+        plan.target.terminate_sessions()
+    previous, replaced = plan.target.rollback(plan.copy, now)
+    return plan.target.database, previous, replaced
+
+
+def rollback_main(
+    dsn: str | None, terminate: bool = False, now: datetime | None = None, to: str | None = None
+) -> tuple[str, str, str]:
+    """The main database back as it was before its last whole-database restore (or the recorded copy
+    `to`): (database, its restored name, the name the replaced one keeps)."""
+    return do_rollback(plan_rollback(dsn, terminate, to), terminate, now)

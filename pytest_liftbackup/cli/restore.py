@@ -7,13 +7,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from pytest_liftbackup._errors import LiftbackupError
 from pytest_liftbackup.api.main_restore import (
     STEPS,
     MainRestore,
+    MainRestoreResult,
     VerificationFailed,
+    do_rollback,
+    plan_rollback,
     preflight,
     restore_main,
-    rollback_main,
 )
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
@@ -55,12 +60,16 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
     back: argparse.ArgumentParser = commands.add_parser(
         "rollback",
-        help="undo the last restore: the <db>_pre_restore_* database takes the main name again",
-        description="Swap back after `liftbackup restore`: the newest <db>_pre_restore_<time> database "
-        "becomes "
-        "<db> again, and the restored one is kept as <db>_rolled_back_<time> (nothing is dropped).",
+        help="undo the last restore: the copy it kept takes the main name again",
+        description="Swap back after `liftbackup restore`: the copy the current database replaced "
+        "(recorded in its comment) becomes <db> again, and the restored one is kept as "
+        "<db>_rolled_back_<time> (nothing is dropped). After a selective restore, or a rollback, it "
+        "refuses: name the copy with --to.",
     )
     add_dsn(back, "the main database")
+    back.add_argument(
+        "--to", metavar="NAME", help="swap in this recorded copy of the database (a kept database's name)"
+    )
     back.add_argument(
         "--terminate-connections", action="store_true", help="end other sessions instead of refusing"
     )
@@ -96,11 +105,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f" (tables {', '.join(args.table)})" if args.table else ""
         )
         console.confirm(target.database, action)
+    swapped: list[MainRestoreResult] = []  # once the swap committed, nothing fails the command
+
+    def on_swapped(result: MainRestoreResult) -> None:
+        swapped.append(result)
+        _say_done(console, args.dump.name, result)
+
     try:
         with console.restores("restore") as told:
             request.config = replace(request.config, progress=told)
             done = restore_main(
-                request, target, on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}")
+                request,
+                target,
+                on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}"),
+                on_swapped=on_swapped,
             )
     except VerificationFailed as exc:
         console.problem(str(exc))
@@ -109,11 +127,30 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 for problem in problems(dump):
                     console.problem("  " + problem)
         return Exit.FAILED
+    except (LiftbackupError, OSError, psycopg.Error) as exc:
+        if not swapped:
+            raise
+        done = swapped[0]  # the staging connections' or a decrypted copy's clean-up, after the swap
+        done.warnings.append(f"the restore is done, but the clean-up after it failed: {exc}")
+    for warning in done.warnings:
+        console.problem(f"warning: {warning}")
+    console.result(
+        {
+            "database": done.database,
+            "previous": done.previous,
+            "safety_backup": str(done.safety.path),
+            "replaced": done.replaced,
+            "ended_sessions": done.ended_sessions,
+            "warnings": done.warnings,
+        }
+    )
+    return Exit.OK
+
+
+def _say_done(console: Console, dump: str, done: MainRestoreResult) -> None:
+    """The moment the swap committed: the kept name and the undo, before anything else can fail."""
     if done.previous:
-        console.say(
-            f"restored {args.dump.name} into {done.database}; "
-            f"the previous database is kept as {done.previous}"
-        )
+        console.say(f"restored {dump} into {done.database}; the previous database is kept as {done.previous}")
         console.say(
             f"undo:     liftbackup rollback --dsn <the same DSN>   (or drop {done.previous} when sure)"
         )
@@ -123,16 +160,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
         console.say(f"undo:     liftbackup restore {done.safety.path} --table ... (the safety backup)")
     console.say(f"safety backup: {done.safety.path}")
-    console.result(
-        {
-            "database": done.database,
-            "previous": done.previous,
-            "safety_backup": str(done.safety.path),
-            "replaced": done.replaced,
-            "ended_sessions": done.ended_sessions,
-        }
-    )
-    return Exit.OK
 
 
 def _plan(request: MainRestore, database: str) -> list[str]:
@@ -155,11 +182,27 @@ def _plan(request: MainRestore, database: str) -> list[str]:
 
 
 def run_rollback(args: argparse.Namespace, console: Console) -> int:
+    plan = plan_rollback(args.dsn, args.terminate_connections, args.to)
+    database, copy = plan.target.database, plan.copy
+    what = f"{copy.name} (kept {plan.age} ago, {_kept_by(copy.record.kind, copy.record.backup)})"
+    console.say(f"rollback: {what} becomes {database} again")
     if not args.yes:
-        from pytest_liftbackup.api.main_restore import Target
-
-        console.confirm(Target(args.dsn).database, "roll back the last restore")
-    database, previous, replaced = rollback_main(args.dsn, args.terminate_connections)
+        console.confirm(database, f"roll back {database} to {what}")
+    database, previous, replaced = do_rollback(plan, args.terminate_connections)
     console.say(f"rolled back: {previous} is {database} again; the restored database is kept as {replaced}")
-    console.result({"database": database, "restored_from": previous, "kept_as": replaced})
+    console.result(
+        {
+            "database": database,
+            "restored_from": previous,
+            "kept_as": replaced,
+            "kept_at": copy.record.time,
+            "backup": copy.record.backup,
+        }
+    )
     return Exit.OK
+
+
+def _kept_by(kind: str, backup: str) -> str:
+    if kind == "pre_restore":
+        return f"replaced by the restore of {backup}"
+    return f"replaced by the rollback to {backup}"

@@ -2,15 +2,16 @@
 
 Nothing here changes the main database's data: a backup is restored into a staging database beside it
 (created with the original's owner, encoding and locale), which takes the main database's name in one
-transaction (`ALTER DATABASE ... RENAME` twice), the original staying as `<db>_pre_restore_<time>`.
-Rolling back is the same swap the other way. Every name this module creates starts with the main
-database's name and says what it is; it drops only staging databases it created.
+transaction (`ALTER DATABASE ... RENAME` twice), the original staying as `<db>_pre_restore_<time>`
+with a record of what it is in its comment, written in that transaction. Rolling back is the same swap
+the other way, only to a recorded copy of this database (kept_names.py: the names, always within 63
+bytes, and the records). It drops only staging databases it created.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from pytest_liftbackup._errors import LiftbackupError, Setting
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.database_properties import copy_properties
 from pytest_liftbackup.server.database_shape import DatabaseShape
@@ -31,10 +33,18 @@ from pytest_liftbackup.server.databases import (
     roll_back_prepared,
     server_version_of,
 )
-
-PRE_RESTORE = "_pre_restore_"
-ROLLED_BACK = "_rolled_back_"
-STAGING = "_liftbackup_staging_"
+from pytest_liftbackup.server.kept_names import (
+    PRE_RESTORE,
+    ROLLED_BACK,
+    STAGING,
+    Kept,
+    Record,
+    Selective,
+    free_name,
+    kept_copies,
+    latest_for,
+    now_utc,
+)
 
 
 class TargetRefused(LiftbackupError):
@@ -51,10 +61,6 @@ class Session:
     def __str__(self) -> str:
         app = f" ({self.application})" if self.application else ""
         return f"pid {self.pid}, {self.user}{app} from {self.client or 'local socket'}"
-
-
-def stamp(now: datetime | None = None) -> str:
-    return f"{now or datetime.now():%Y%m%d_%H%M%S}"
 
 
 class Target:
@@ -103,7 +109,7 @@ class Target:
     ) -> Database:
         """The staging database: the original's owner, encoding and locale (not the dump's, which a
         plain dump does not carry); the dump restores into it as the DSN's user."""
-        name = f"{self.database[:30]}{STAGING}{stamp()}"
+        name = self.new_name(STAGING)
         with self.admin() as conn:
             conn.execute(self._create_like_original(conn, name))
         self.staging = name
@@ -188,31 +194,114 @@ class Target:
             missing.append("SUPERUSER (a selective restore replaces rows with triggers off)")
         return missing
 
-    def swap(self, now: datetime | None = None) -> str:
-        """The staging database becomes the main one in one transaction; the original's new name."""
+    def new_name(self, marker: str, now: datetime | None = None) -> str:
+        """A name of this kind for a database beside the main one, that no database has yet."""
+        with self.admin() as conn:
+            name, free = free_name(conn, self.database, marker, now)
+        if not free:
+            raise TargetRefused(
+                f"{shown(name)} exists already on {self._where}: another run made it this second; "
+                "wait a second and run again"
+            )
+        return name
+
+    def swap(self, backup: str = "", now: datetime | None = None) -> str:
+        """The staging database becomes the main one in one transaction, the original recorded as the
+        copy this restore replaced; the original's new name, as the server has it."""
         assert self.staging is not None
-        kept = f"{self.database[:40]}{PRE_RESTORE}{stamp(now)}"
-        self._rename_pair(self.database, kept, self.staging, self.database)
+        kept = self.new_name(PRE_RESTORE, now)
+
+        def record(conn: psycopg.Connection[Any], oids: tuple[int, int]) -> None:
+            main_oid, staging_oid = oids
+            comment = _comment(conn, main_oid)
+            made = Record(
+                "pre_restore", self.database, staging_oid, main_oid, now_utc(), backup, "full", comment
+            )
+            _write_record(conn, kept, made)
+
+        kept = self._rename_pair(self.database, kept, self.staging, self.database, record)
         self.promoted = True
         return kept
 
-    def rollback(self, now: datetime | None = None) -> tuple[str, str]:
-        """The newest `<db>_pre_restore_*` becomes the main database again; (it, the replaced one's name)."""
+    def rollback_choice(self, to: str | None = None) -> Kept:
+        """The recorded copy a rollback swaps in: the one the current main database replaced by a
+        whole-database restore not yet rolled back, or `to` if it is a recorded copy of this database."""
         with self.admin() as conn:
-            rows = conn.execute(
-                "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE %s ORDER BY datname DESC",
-                (self.database[:40].replace("_", r"\_") + r"\_pre\_restore\_%",),
-            ).fetchall()
-        if not rows:
+            main_oid, copies = kept_copies(conn, self.database)
+        if to is not None:
+            return self._named_copy(to, copies)
+        latest = latest_for(main_oid, copies)
+        if latest is None:
             raise TargetRefused(
-                f"no {self.database}{PRE_RESTORE}* database on {self._where}: nothing to roll back to"
+                f"nothing recorded for {shown(self.database)} on {self._where}: no kept copy says the "
+                "current database replaced it; nothing to roll back to" + _pass_to(copies)
             )
-        previous = str(rows[0][0])
-        replaced = f"{self.database[:40]}{ROLLED_BACK}{stamp(now)}"
-        self._rename_pair(self.database, replaced, previous, self.database)
-        return previous, replaced
+        if latest.record.selective:
+            last = latest.record.selective[-1]
+            raise TargetRefused(
+                f"the last restore into {shown(self.database)} was selective (tables "
+                f"{', '.join(map(shown, last.tables))}, {last.time}) and kept no copy; a rollback would "
+                f"lose every write since {shown(latest.name)} was kept. Undo it from its safety backup: "
+                f"liftbackup restore {shown(last.safety_backup)} --table ..."
+            )
+        if latest.record.kind != "pre_restore":
+            raise TargetRefused(
+                f"{shown(self.database)} is rolled back already ({shown(latest.name)} is the restore "
+                "that rollback undid); to swap in another copy, name it: liftbackup rollback --to NAME"
+                + _pass_to(copies)
+            )
+        return latest
 
-    def _rename_pair(self, first: str, first_to: str, second: str, second_to: str) -> None:
+    def _named_copy(self, to: str, copies: list[Kept]) -> Kept:
+        for copy in copies:
+            if copy.name == to:
+                return copy
+        raise TargetRefused(
+            f"{shown(to)} is not a copy recorded for {shown(self.database)} on {self._where}: "
+            "rollback --to swaps in only one of those" + _pass_to(copies)
+        )
+
+    def rollback(self, copy: Kept, now: datetime | None = None) -> tuple[str, str]:
+        """The recorded copy becomes the main database again (with its own comment back), the current
+        one recorded as rolled back; (the copy's old name, the replaced one's name)."""
+        replaced = self.new_name(ROLLED_BACK, now)
+
+        def record(conn: psycopg.Connection[Any], oids: tuple[int, int]) -> None:
+            main_oid, copy_oid = oids
+            if copy_oid != copy.oid:
+                raise TargetRefused(f"{shown(copy.name)} changed while asking; nothing was changed")
+            comment = _comment(conn, main_oid)
+            made = Record(
+                "rolled_back", self.database, copy_oid, main_oid, now_utc(), copy.name, "rollback", comment
+            )
+            _write_record(conn, replaced, made)
+            _write_comment(conn, self.database, copy.record.comment)
+
+        replaced = self._rename_pair(self.database, replaced, copy.name, self.database, record)
+        return copy.name, replaced
+
+    def record_selective(self, backup: str, safety_backup: str, tables: list[str]) -> str | None:
+        """A selective restore kept no copy: noted in the record of the copy the current main database
+        replaced (so a rollback refuses and names this safety backup); that copy's name, or None."""
+        with self.admin() as conn, conn.transaction():
+            main_oid, copies = kept_copies(conn, self.database)
+            latest = latest_for(main_oid, copies)
+            if latest is None:
+                return None
+            done = Selective(now_utc(), backup, safety_backup, tables)
+            _write_record(conn, latest.name, latest.record.with_selective(done))
+        return latest.name
+
+    def _rename_pair(
+        self,
+        first: str,
+        first_to: str,
+        second: str,
+        second_to: str,
+        then: Callable[[psycopg.Connection[Any], tuple[int, int]], None],
+    ) -> str:
+        """Both renames and `then(conn, (first's OID, second's OID))` in one transaction; `first`'s new
+        name as pg_database has it."""
         for name in (first, second):
             if found := self.sessions(name):
                 raise TargetRefused(
@@ -223,12 +312,21 @@ class Target:
         rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
         try:
             with self.admin() as conn, conn.transaction():
+                oids = (_oid(conn, first), _oid(conn, second))
                 conn.execute(rename.format(sql.Identifier(first), sql.Identifier(first_to)))
                 conn.execute(rename.format(sql.Identifier(second), sql.Identifier(second_to)))
+                then(conn, oids)
+                row = conn.execute(
+                    "SELECT datname FROM pg_catalog.pg_database "
+                    "WHERE oid OPERATOR(pg_catalog.=) %s::pg_catalog.oid",
+                    (oids[0],),
+                ).fetchone()
         except psycopg.Error as exc:
             raise TargetRefused(
                 f"the swap was not done, {self.database} is as it was: {exc.diag.message_primary or exc}"
             ) from None
+        assert row is not None
+        return str(row[0])
 
     def _create_like_original(self, conn: psycopg.Connection[Any], name: str) -> sql.Composed:
         locale = (
@@ -266,6 +364,43 @@ class Target:
         assert self.staging is not None
         with self.admin() as conn:
             copy_properties(conn, self.database, self.staging)
+
+
+def _pass_to(copies: list[Kept]) -> str:
+    if not copies:
+        return ""
+    return "; recorded copies: " + ", ".join(
+        f"{shown(c.name)} ({c.record.kind}, {c.record.time})" for c in copies
+    )
+
+
+def _oid(conn: psycopg.Connection[Any], name: str) -> int:
+    row = conn.execute(
+        "SELECT oid::pg_catalog.int8 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) %s",
+        (name,),
+    ).fetchone()
+    if row is None:
+        raise TargetRefused(f"{shown(name)} is not on the server (any more); nothing was changed")
+    return int(row[0])
+
+
+def _comment(conn: psycopg.Connection[Any], oid: int) -> str | None:
+    row = conn.execute(
+        "SELECT pg_catalog.shobj_description(%s::pg_catalog.oid, 'pg_database')", (oid,)
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def _write_record(conn: psycopg.Connection[Any], name: str, record: Record) -> None:
+    _write_comment(conn, name, record.text())
+
+
+def _write_comment(conn: psycopg.Connection[Any], name: str, comment: str | None) -> None:
+    conn.execute(
+        sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name), sql.Literal(comment) if comment is not None else sql.SQL("NULL")
+        )
+    )
 
 
 def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:

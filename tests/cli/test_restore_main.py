@@ -52,7 +52,10 @@ def test_restore_replaces_the_database_keeps_the_old_one_and_rollback_swaps_back
                  ORDER BY setrole) FROM pg_db_role_setting WHERE setdatabase = d.oid)
                 FROM pg_database d WHERE datname = '{}'"""
     new, old = (live.execute(shape.format(name), "postgres")[0] for name in (live.name, previous))
-    assert new[0] == "lift_admin" and new[1:] == old[1:]
+    assert new[0] == "lift_admin" and (new[1], new[2], new[4]) == (old[1], old[2], old[4])
+    assert (
+        new[3] == "the lift simulator" and '"comment": "the lift simulator"' in old[3]
+    )  # kept in the record
     assert "lift_app=c/" in str(new[1]) and "=Tc/" not in str(new[1])
     safety = Path(report["safety_backup"])
     assert safety.parent == tmp_path / "backups" and Path(f"{safety}.manifest.json").exists()
