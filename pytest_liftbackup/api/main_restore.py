@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import manifest_path, read_manifest, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify, verify_found
 from pytest_liftbackup.dump import encryption
-from pytest_liftbackup.dump.inspect import DumpInfo
+from pytest_liftbackup.dump.inspect import DumpInfo, open_plain
 from pytest_liftbackup.report.verdict import Verdict
+from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
-from pytest_liftbackup.server.target import Target, TargetRefused
+from pytest_liftbackup.server.target import Space, Target, TargetRefused
 
 __all__ = ["STEPS", "MainRestore", "TablesRefused", "Target", "TargetRefused", "VerificationFailed"]
 
@@ -67,6 +69,7 @@ class MainRestoreResult:
     safety: BackupResult
     replaced: dict[str, int] = field(default_factory=dict)  # selective: rows per table
     ended_sessions: list[str] = field(default_factory=list)
+    ended_on_staging: list[str] = field(default_factory=list)  # foreign sessions ended before the swap
 
 
 def preflight(request: MainRestore) -> Target:
@@ -89,12 +92,18 @@ def _busy(database: str, sessions: list[Any]) -> tuple[Part, ...]:
 
 
 def restore_main(
-    request: MainRestore, target: Target, on_step: Callable[[str], Any] = lambda step: None
+    request: MainRestore,
+    target: Target,
+    on_step: Callable[[str], Any] = lambda step: None,
+    on_warning: Callable[[str], Any] = lambda line: None,
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
     database as it was, or returns what was done."""
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
     with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
+        expanded = expanded_size(info, request.config.limits.max_bytes(info.size))
+        if unknown := check_space(target, expanded):  # refused before the long work, too
+            on_warning(unknown)
         on_step("verify")
         verdict = verify_found([info], checks, request.config, request.identity)
         if not verdict.passed:
@@ -115,6 +124,7 @@ def restore_main(
             raise VerificationFailed(
                 f"{safety.path}: the safety backup failed verification; {UNCHANGED}", checked
             )
+        check_space(target, expanded)  # again: the room may have gone since (the safety backup's disk)
         on_step("staging")
         with Restorer([info], request.config, host=target) as restorer:
             outcome = restorer.restore(info)
@@ -138,6 +148,7 @@ def restore_main(
                 if request.terminate_connections:
                     target.terminate_sessions()
                 target.copy_properties()
+                result.ended_on_staging = [str(s) for s in target.end_staging_sessions()]
                 result.previous = target.swap()
     what = f"tables {', '.join(result.replaced)}" if request.tables else "the whole database"
     log(
@@ -145,6 +156,41 @@ def restore_main(
         f"restore {request.dump.name} -> {target.database} ({what}); safety backup {safety.path.name}",
     )
     return result
+
+
+def expanded_size(info: DumpInfo, budget: int) -> int:
+    """About what the backup expands to while it is restored, as the restore engine estimates it: a
+    plain dump's SQL text (counted through its compression, up to `budget`), three times an archive."""
+    if not info.is_plain:
+        return info.size * 3
+    if info.extras.get("outer", "none") == "none":
+        return info.size
+    counted = 0
+    with open_plain(info) as text:
+        while counted <= budget and (chunk := text.read(1 << 20)):
+            counted += len(chunk)
+    return min(counted, budget)
+
+
+def check_space(target: Target, expanded: int) -> str | None:
+    """Refuse (before anything is created) when the staging restore would not fit where the server keeps
+    the main database: a full disk makes PostgreSQL stop. The warning to give when it cannot be told."""
+    space = target.space_for_staging(expanded)
+    if space.free is None:
+        return f"warning: the free space for the staging database was not checked: {shown(space.unknown)}"
+    if space.free < space.needed:
+        raise TargetRefused(*_no_room(target.database, space, expanded))
+    return None
+
+
+def _no_room(database: str, space: Space, expanded: int) -> tuple[str, ...]:
+    return (
+        f"not enough free space for the staging database: about {human_size(space.needed)} needed "
+        f"({shown(database)} is {human_size(space.database_size)}, the backup expands to about "
+        f"{human_size(expanded)}), {human_size(space.free or 0)} free in {shown(space.folder)} "
+        f"(tablespace {shown(space.tablespace)}). Free some space there, or restore on a server with "
+        f"room; {UNCHANGED}",
+    )
 
 
 def _safety_recipients(request: MainRestore, info: DumpInfo) -> list[str] | None:

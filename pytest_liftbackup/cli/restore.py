@@ -7,9 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.main_restore import (
     STEPS,
     MainRestore,
+    Target,
     VerificationFailed,
     preflight,
     restore_main,
@@ -18,6 +20,7 @@ from pytest_liftbackup.api.main_restore import (
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
 from pytest_liftbackup.cli.verify import problems
+from pytest_liftbackup.restore.limits import human_size
 
 
 def add_parser(commands: Any) -> None:
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.problem(f"{args.dump}: no such file; pass the backup to restore")
         return Exit.BAD_INPUT
     target = preflight(request)
+    report_leftovers(console, target)
     plan = _plan(request, target.database)
     if args.dry_run:
         for line in plan:
@@ -100,7 +104,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         with console.restores("restore") as told:
             request.config = replace(request.config, progress=told)
             done = restore_main(
-                request, target, on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}")
+                request,
+                target,
+                on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}"),
+                on_warning=console.problem,
             )
     except VerificationFailed as exc:
         console.problem(str(exc))
@@ -123,6 +130,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
         console.say(f"undo:     liftbackup restore {done.safety.path} --table ... (the safety backup)")
     console.say(f"safety backup: {done.safety.path}")
+    if done.ended_on_staging:
+        console.problem(
+            "warning: sessions that were not ours were connected to the staging database and were ended "
+            f"before the swap: {'; '.join(done.ended_on_staging)}"
+        )
     console.result(
         {
             "database": done.database,
@@ -130,6 +142,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "safety_backup": str(done.safety.path),
             "replaced": done.replaced,
             "ended_sessions": done.ended_sessions,
+            "ended_on_staging": done.ended_on_staging,
         }
     )
     return Exit.OK
@@ -154,11 +167,22 @@ def _plan(request: MainRestore, database: str) -> list[str]:
     ]
 
 
-def run_rollback(args: argparse.Namespace, console: Console) -> int:
-    if not args.yes:
-        from pytest_liftbackup.api.main_restore import Target
+def report_leftovers(console: Console, target: Target) -> None:
+    """One warning line per staging database a killed run left on the server, with the SQL that drops
+    it. Reported, not dropped: see docs/cli.md ("leftover staging databases")."""
+    for left in target.leftover_staging():
+        size = human_size(left.size) if left.size is not None else "size unknown"
+        console.problem(
+            f"warning: leftover staging database {shown(left.database)} (made {left.made}, {size}) is "
+            f"claimed by no running liftbackup: a killed run's. Drop it when sure: {shown(left.commands)}"
+        )
 
-        console.confirm(Target(args.dsn).database, "roll back the last restore")
+
+def run_rollback(args: argparse.Namespace, console: Console) -> int:
+    target = Target(args.dsn)
+    report_leftovers(console, target)
+    if not args.yes:
+        console.confirm(target.database, "roll back the last restore")
     database, previous, replaced = rollback_main(args.dsn, args.terminate_connections)
     console.say(f"rolled back: {previous} is {database} again; the restored database is kept as {replaced}")
     console.result({"database": database, "restored_from": previous, "kept_as": replaced})
