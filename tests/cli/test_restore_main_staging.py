@@ -1,0 +1,242 @@
+"""`liftbackup restore` into the main database within the server's means: the free space the staging
+restore needs is checked before it starts, foreign sessions on staging are ended before the swap, and a
+killed run's staging database is reported by later runs with the SQL that drops it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pytest_liftbackup.restore.limits import human_size
+from pytest_liftbackup.server.databases import conninfo_from
+from tests.cli.conftest import PG15, Live, liftbackup, said
+from tests.cli.test_backup_and_verify import CHECKS, backup
+from tests.cli.test_restore_main import changed_since_backup
+from tests.conftest import Scratch, servers_under
+from tests.helpers import REPO
+
+UNCHANGED = "the main database was not changed"
+
+
+def _dsn(main: Live) -> dict[str, str]:
+    """The DSN as users should give one holding a password: in the environment, not the command line."""
+    return {"LIFTBACKUP_DSN": main.dsn}
+
+
+def _database_size(main: Live) -> int:
+    return int(main.execute(f"SELECT pg_database_size('{main.name}')", "postgres")[0][0])
+
+
+def _free(folder: Path) -> int:
+    found = os.statvfs(folder)
+    return found.f_bavail * found.f_frsize
+
+
+@contextmanager
+def on_a_small_disk(main: Live, leave_free: int) -> Iterator[Path]:
+    """The main database moved onto a tmpfs of its own (a tablespace there), filled until `leave_free`
+    bytes are left; everything removed and unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    user = main.server.os_user
+    uid, gid = (user.uid, user.gid) if user else (os.getuid(), os.getgid())
+    folder = Path(tempfile.mkdtemp(prefix="lb-small-disk-", dir="/tmp"))
+    size = _database_size(main) + (64 << 20)
+    options = f"size={size},uid={uid},gid={gid},mode=0700"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+    tablespace = f"small_{main.name}"
+    try:
+        with main.admin() as conn:
+            conn.execute(
+                sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+                    sql.Identifier(tablespace), sql.Literal(str(folder))
+                )
+            )
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET TABLESPACE {}").format(
+                    sql.Identifier(main.name), sql.Identifier(tablespace)
+                )
+            )
+        with open(folder / "filler", "wb") as filler:  # the disk nearly full
+            filler.truncate(0)
+            remaining = _free(folder) - leave_free
+            while remaining > 0:
+                remaining -= filler.write(b"\0" * min(remaining, 1 << 20))
+        yield folder
+    finally:
+        with main.admin() as conn:
+            for name in main.databases():  # the fixture drops them too, but the tablespace must go first
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                )
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(tablespace)))
+        subprocess.run(["umount", str(folder)], check=True)
+        folder.rmdir()
+
+
+def test_a_restore_that_would_not_fit_the_main_databases_disk_is_refused_with_the_figures(
+    main: Live, tmp_path: Path, scratch: Scratch
+) -> None:
+    dump = backup(main, tmp_path / "b", *main.tools)
+    changed_since_backup(main)
+    needed = _database_size(main) + dump.stat().st_size  # a plain dump: its SQL text
+    with on_a_small_disk(main, needed // 2) as folder:
+        before = main.facts()
+        backups = sorted(p.name for p in (tmp_path / "b").iterdir())
+        free = _free(folder)
+        done = liftbackup("restore", dump, "--yes", *main.tools, env=_dsn(main))
+        text = said(done)
+        assert done.returncode == 3, text
+        assert done.stderr == (
+            "liftbackup: refused: not enough free space for the staging database: about "
+            f"{human_size(needed)} needed ({main.name} is {human_size(_database_size(main))}, the backup "
+            f"expands to about {human_size(dump.stat().st_size)}), {human_size(free)} free in {folder} "
+            f"(tablespace small_{main.name}). Free some space there, or restore on a server with room; "
+            f"{UNCHANGED}\n"
+        )
+        assert "step " not in text  # refused before step 1: no verification, no safety backup
+        assert main.facts() == before and main.databases() == [main.name]
+        assert sorted(p.name for p in (tmp_path / "b").iterdir()) == backups
+        oid = main.execute(f"SELECT oid FROM pg_database WHERE datname = '{main.name}'", "postgres")[0][0]
+        (version_folder,) = folder.glob("PG_*")  # the tablespace holds the main database alone
+        assert [p.name for p in version_folder.iterdir()] == [str(oid)]
+    assert servers_under(scratch.tmpdir) == [] and scratch.leftovers() == []
+
+
+def _start_restore(main: Live, dump: Path) -> subprocess.Popen[str]:
+    """A real `liftbackup restore`, its output read until it reaches step 4."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pytest_liftbackup", "restore", str(dump), "--yes"),
+            *("--checks", str(CHECKS), *main.tools),
+        ],
+        cwd=REPO,
+        env={**os.environ, **_dsn(main)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("step 4/5"):
+            return proc
+    proc.kill()
+    raise AssertionError(f"the restore never reached step 4: {proc.communicate()}")
+
+
+def _staging_appears(main: Live) -> str:
+    """The staging database's name, as soon as it exists."""
+    for _ in range(3000):
+        if rows := main.execute(
+            "SELECT datname FROM pg_database WHERE strpos(datname, '_liftbackup_staging_') > 0", "postgres"
+        ):
+            return str(rows[0][0])
+        time.sleep(0.01)
+    raise AssertionError("no staging database appeared")
+
+
+def _no_sessions_on(main: Live, database: str) -> None:
+    for _ in range(300):
+        if not main.execute(f"SELECT 1 FROM pg_stat_activity WHERE datname = '{database}'", "postgres"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"sessions stayed on {database}")
+
+
+def test_a_killed_restores_staging_database_is_reported_with_the_sql_that_drops_it(
+    main: Live, tmp_path: Path
+) -> None:
+    dump = backup(main, tmp_path / "b", *main.tools)
+    changed_since_backup(main)
+    before = main.facts()
+    proc = _start_restore(main, dump)
+    try:
+        staging = _staging_appears(main)
+    finally:
+        proc.kill()  # SIGKILL: nothing of the run's own clean-up runs
+        proc.communicate(timeout=60)
+    _no_sessions_on(main, staging)
+    assert main.facts() == before
+    size = int(main.execute(f"SELECT pg_database_size('{staging}')", "postgres")[0][0])
+    owner = str(
+        main.execute(
+            f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{staging}'", "postgres"
+        )[0][0]
+    )
+    drop = f'DROP DATABASE "{staging}";' + (
+        f' DROP ROLE "{owner}";' if owner.startswith("liftbackup_staging_") else ""
+    )
+    made = re.search(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})", staging.split("_liftbackup_staging_")[1])
+    assert made is not None
+    when = "{}-{}-{} {}:{}:{}".format(*made.groups())
+    warning = (
+        f"liftbackup: warning: leftover staging database {staging} (made {when}, {human_size(size)}) is "
+        f"claimed by no running liftbackup: a killed run's. Drop it when sure: {drop}\n"
+    )
+
+    dry = liftbackup("restore", dump, "--dry-run", *main.tools, env=_dsn(main))
+    assert dry.returncode == 0, said(dry)
+    assert dry.stderr == warning
+    back = liftbackup("rollback", "--yes", env=_dsn(main))
+    assert back.stderr.startswith(warning), said(back)
+    assert main.facts() == before  # the rollback found nothing to roll back to
+
+    admin = main.server.admin_conninfo()
+    psql = subprocess.run(
+        [str(PG15 / "psql"), conninfo_from(admin), "-v", "ON_ERROR_STOP=1"],
+        input=drop + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert psql.returncode == 0, psql.stderr
+    assert main.databases() == [main.name]
+    assert not main.execute(
+        f"SELECT 1 FROM pg_roles WHERE rolname = '{owner}' AND rolname LIKE 'liftbackup_staging_%'",
+        "postgres",
+    )
+    again = liftbackup("restore", dump, "--dry-run", *main.tools, env=_dsn(main))
+    assert again.returncode == 0 and again.stderr == "", said(again)
+
+
+def test_a_foreign_session_on_the_staging_database_is_ended_before_the_swap(
+    main: Live, tmp_path: Path
+) -> None:
+    """A session that is not ours (here the server's superuser, whom no grant keeps out) connects to the
+    staging database while step 4 runs: it is ended, and the swap goes through."""
+    dump = backup(main, tmp_path / "b", *main.tools)
+    at_backup = main.facts()
+    changed_since_backup(main)
+    proc = _start_restore(main, dump)
+    try:
+        staging = _staging_appears(main)
+        intruder = psycopg.connect(
+            conninfo_from(main.server.admin_conninfo(staging)), application_name="intruder"
+        )
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    with intruder:
+        assert proc.returncode == 0, out + err
+        assert err == (
+            "liftbackup: warning: sessions that were not ours were connected to the staging database and "
+            f"were ended before the swap: pid {intruder.info.backend_pid}, {intruder.info.user} (intruder) "
+            "from local socket\n"
+        )
+        with pytest.raises(psycopg.OperationalError):
+            intruder.execute("SELECT 1")
+    assert main.facts() == at_backup
+    assert f"step 5/5: swap\nrestored {dump.name} into {main.name}; the previous database is kept as" in out
