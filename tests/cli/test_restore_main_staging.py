@@ -20,7 +20,7 @@ from psycopg import sql
 
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server.databases import conninfo_from
-from tests.cli.conftest import PG15, Live, liftbackup, said
+from tests.cli.conftest import PASSWORD, PG15, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.cli.test_restore_main import changed_since_backup
 from tests.conftest import Scratch, servers_under
@@ -240,3 +240,27 @@ def test_a_foreign_session_on_the_staging_database_is_ended_before_the_swap(
             intruder.execute("SELECT 1")
     assert main.facts() == at_backup
     assert f"step 5/5: swap\nrestored {dump.name} into {main.name}; the previous database is kept as" in out
+
+
+def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live, tmp_path: Path) -> None:
+    """The documented non-superuser DSN (CREATEDB, member of the database's owner) may not read where a
+    pg_default database lives: the restore says the free space was not checked, and why, then goes on
+    (here to step 1, which refuses the cut-short backup)."""
+    dump = backup(main, tmp_path, *main.tools)
+    text = dump.read_text()
+    dump.write_text(text[: text.index("COPY lift_simulator.scenario")])
+    role = f"lift_deployer_{main.name[5:]}"
+    main.execute(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'deploy' IN ROLE lift_admin", "postgres")
+    try:
+        deployer = main.dsn.replace("user=lift_ops", f"user={role}").replace(PASSWORD, "deploy")
+        done = liftbackup("restore", dump, "--yes", *main.tools, env={"LIFTBACKUP_DSN": deployer})
+        assert done.returncode == 1, said(done)
+        assert done.stderr.splitlines()[0] == (
+            "liftbackup: warning: the free space for the staging database was not checked: "
+            f"{role} may not read the server's data_directory (a superuser or a member of "
+            "pg_read_all_settings may)"
+        )
+        assert done.stdout.splitlines()[0] == "step 1/5: verify"
+        assert main.databases() == [main.name]
+    finally:
+        main.execute(f"DROP ROLE {role}", "postgres")
