@@ -88,12 +88,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.problem(f"{args.dump}: no such file; pass the backup to restore")
         return Exit.BAD_INPUT
     target = preflight(request)
-    report_leftovers(console, target)
+    leftovers = report_leftovers(console, target)
     plan = _plan(request, target.database)
     if args.dry_run:
         for line in plan:
             console.say(line)
-        console.result({"dry_run": True, "database": target.database, "plan": plan})
+        console.result(
+            {"dry_run": True, "database": target.database, "plan": plan, "leftover_staging": leftovers}
+        )
         return Exit.OK
     if not args.yes:
         action = f"restore {args.dump.name} into {target.database}" + (
@@ -167,23 +169,27 @@ def _plan(request: MainRestore, database: str) -> list[str]:
     ]
 
 
-def report_leftovers(console: Console, target: Target) -> None:
+def report_leftovers(console: Console, target: Target) -> list[dict[str, Any]]:
     """One warning line per staging database a killed run left on the server, with the SQL that drops
-    it. Reported, not dropped: see docs/cli.md ("leftover staging databases")."""
-    for left in target.leftover_staging():
+    it (and the same for --json). Reported, not dropped: see docs/cli.md ("Leftover staging databases")."""
+    found = target.leftover_staging()
+    for left in found:
         size = human_size(left.size) if left.size is not None else "size unknown"
         console.problem(
             f"warning: leftover staging database {shown(left.database)} (made {left.made}, {size}) is "
             f"claimed by no running liftbackup: a killed run's. Drop it when sure: {shown(left.commands)}"
         )
+    return [{**vars(left), "drop": left.commands} for left in found]
 
 
 def run_rollback(args: argparse.Namespace, console: Console) -> int:
     target = Target(args.dsn)
-    report_leftovers(console, target)
+    leftovers = report_leftovers(console, target)
     if not args.yes:
         console.confirm(target.database, "roll back the last restore")
     database, previous, replaced = rollback_main(args.dsn, args.terminate_connections)
     console.say(f"rolled back: {previous} is {database} again; the restored database is kept as {replaced}")
-    console.result({"database": database, "restored_from": previous, "kept_as": replaced})
+    console.result(
+        {"database": database, "restored_from": previous, "kept_as": replaced, "leftover_staging": leftovers}
+    )
     return Exit.OK

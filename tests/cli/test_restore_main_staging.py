@@ -4,6 +4,7 @@ killed run's staging database is reported by later runs with the SQL that drops 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ from psycopg import sql
 
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server.databases import conninfo_from
+from pytest_liftbackup.server.target import Target
 from tests.cli.conftest import PASSWORD, PG15, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.cli.test_restore_main import changed_since_backup
@@ -164,6 +166,7 @@ def test_a_killed_restores_staging_database_is_reported_with_the_sql_that_drops_
     proc = _start_restore(main, dump)
     try:
         staging = _staging_appears(main)
+        assert Target(main.dsn).leftover_staging() == []  # a live run's: claimed, not reported
     finally:
         proc.kill()  # SIGKILL: nothing of the run's own clean-up runs
         proc.communicate(timeout=60)
@@ -175,9 +178,8 @@ def test_a_killed_restores_staging_database_is_reported_with_the_sql_that_drops_
             f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{staging}'", "postgres"
         )[0][0]
     )
-    drop = f'DROP DATABASE "{staging}";' + (
-        f' DROP ROLE "{owner}";' if owner.startswith("liftbackup_staging_") else ""
-    )
+    role = owner if owner.startswith("liftbackup_staging_") else None  # the rights part's role
+    drop = f'DROP DATABASE "{staging}";' + (f' DROP ROLE "{role}";' if role else "")
     made = re.search(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})", staging.split("_liftbackup_staging_")[1])
     assert made is not None
     when = "{}-{}-{} {}:{}:{}".format(*made.groups())
@@ -186,9 +188,18 @@ def test_a_killed_restores_staging_database_is_reported_with_the_sql_that_drops_
         f"claimed by no running liftbackup: a killed run's. Drop it when sure: {drop}\n"
     )
 
-    dry = liftbackup("restore", dump, "--dry-run", *main.tools, env=_dsn(main))
+    dry = liftbackup("restore", dump, "--dry-run", "--json", *main.tools, env=_dsn(main))
     assert dry.returncode == 0, said(dry)
     assert dry.stderr == warning
+    assert json.loads(dry.stdout)["leftover_staging"] == [
+        {
+            "database": staging,
+            "made": when,
+            "size": size,
+            "role": role,
+            "drop": drop,
+        }
+    ]
     back = liftbackup("rollback", "--yes", env=_dsn(main))
     assert back.stderr.startswith(warning), said(back)
     assert main.facts() == before  # the rollback found nothing to roll back to
