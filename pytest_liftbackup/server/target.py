@@ -316,7 +316,7 @@ class Target:
         folder itself (os.statvfs), so only when the server runs on this machine and tells where."""
         with elevated(self._admin) as conn:
             row = conn.execute(
-                "SELECT pg_catalog.pg_database_size(d.oid), t.spcname::text, "
+                "SELECT pg_catalog.pg_database_size(d.oid), t.spcname, "
                 "pg_catalog.pg_tablespace_location(t.oid) FROM pg_catalog.pg_database d "
                 "JOIN pg_catalog.pg_tablespace t ON t.oid OPERATOR(pg_catalog.=) d.dattablespace "
                 "WHERE d.datname OPERATOR(pg_catalog.=) %s",
@@ -365,10 +365,20 @@ class Target:
         ours (a superuser's psql, a role its grants let in): ended, or the swap would fail after all
         the work. Those ended."""
         assert self.staging is not None
-        found = self.sessions(self.staging)  # our just-closed connections are given time to go
-        if found:
-            with elevated(self._admin) as conn:
-                _end_sessions(conn, self.staging)
+        with elevated(self._admin) as conn:
+            deadline = time.monotonic() + 3.0  # our just-closed connections are given time to go
+            while (found := _sessions_on(conn, self.staging)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for _ in range(50):
+                ended = conn.execute(
+                    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                    "WHERE datname OPERATOR(pg_catalog.=) %s "
+                    "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
+                    (self.staging,),
+                ).fetchall()
+                if not ended:
+                    break
+                time.sleep(0.1)
         return found
 
     def _claim(self, name: str) -> None:
@@ -385,9 +395,9 @@ class Target:
         """Every staging database on the server (ours by name) that no live run claims."""
         with elevated(self._admin) as conn:
             rows = conn.execute(
-                "SELECT d.datname::text, d.oid, pg_catalog.pg_get_userbyid(d.datdba)::text "
+                "SELECT d.datname, d.oid, pg_catalog.pg_get_userbyid(d.datdba) "
                 "FROM pg_catalog.pg_database d "
-                "WHERE pg_catalog.strpos(d.datname::text, %s) OPERATOR(pg_catalog.>) 0 ORDER BY 1",
+                "WHERE pg_catalog.strpos(d.datname::pg_catalog.text, %s) OPERATOR(pg_catalog.>) 0 ORDER BY 1",
                 (STAGING,),
             ).fetchall()
             return [
@@ -417,6 +427,17 @@ def _on_this_machine(host: str, hostaddr: str) -> bool:
         return ipaddress.ip_address(hostaddr or host).is_loopback
     except ValueError:
         return False
+
+
+def _sessions_on(conn: psycopg.Connection[Any], database: str) -> list[Session]:
+    rows = conn.execute(
+        "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
+        "coalesce(pg_catalog.host(client_addr), '') FROM pg_catalog.pg_stat_activity "
+        "WHERE datname OPERATOR(pg_catalog.=) %s AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+        "ORDER BY pid",
+        (database,),
+    ).fetchall()
+    return [Session(*row) for row in rows]
 
 
 def _unclaimed(conn: psycopg.Connection[Any], name: str) -> bool:
