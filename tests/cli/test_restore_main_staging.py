@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pytest_liftbackup.api import RestorerConfig
+from pytest_liftbackup.api.main_restore import MainRestore, TargetRefused, preflight, restore_main
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server.databases import conninfo_from
 from pytest_liftbackup.server.target import Target
@@ -45,10 +47,18 @@ def _free(folder: Path) -> int:
     return found.f_bavail * found.f_frsize
 
 
+def fill(folder: Path, leave_free: int) -> None:
+    """The disk nearly full: a file as big as leaves `leave_free` bytes free."""
+    with open(folder / "filler", "wb") as filler:
+        remaining = _free(folder) - leave_free
+        while remaining > 0:
+            remaining -= filler.write(b"\0" * min(remaining, 1 << 20))
+
+
 @contextmanager
-def on_a_small_disk(main: Live, leave_free: int) -> Iterator[Path]:
-    """The main database moved onto a tmpfs of its own (a tablespace there), filled until `leave_free`
-    bytes are left; everything removed and unmounted afterwards."""
+def on_a_small_disk(main: Live) -> Iterator[Path]:
+    """The main database moved onto a tmpfs of its own (a tablespace there, 64 MB more than it needs);
+    everything removed and unmounted afterwards."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     user = main.server.os_user
@@ -70,11 +80,6 @@ def on_a_small_disk(main: Live, leave_free: int) -> Iterator[Path]:
                     sql.Identifier(main.name), sql.Identifier(tablespace)
                 )
             )
-        with open(folder / "filler", "wb") as filler:  # the disk nearly full
-            filler.truncate(0)
-            remaining = _free(folder) - leave_free
-            while remaining > 0:
-                remaining -= filler.write(b"\0" * min(remaining, 1 << 20))
         yield folder
     finally:
         with main.admin() as conn:
@@ -94,7 +99,8 @@ def test_a_restore_that_would_not_fit_the_main_databases_disk_is_refused_with_th
     dump = backup(main, tmp_path / "b", *main.tools)
     changed_since_backup(main)
     needed = _database_size(main) + dump.stat().st_size  # a plain dump: its SQL text
-    with on_a_small_disk(main, needed // 2) as folder:
+    with on_a_small_disk(main) as folder:
+        fill(folder, needed // 2)
         before = main.facts()
         backups = sorted(p.name for p in (tmp_path / "b").iterdir())
         free = _free(folder)
@@ -114,6 +120,32 @@ def test_a_restore_that_would_not_fit_the_main_databases_disk_is_refused_with_th
         oid = main.execute(f"SELECT oid FROM pg_database WHERE datname = '{main.name}'", "postgres")[0][0]
         (version_folder,) = folder.glob("PG_*")  # the tablespace holds the main database alone
         assert [p.name for p in version_folder.iterdir()] == [str(oid)]
+    assert servers_under(scratch.tmpdir) == [] and scratch.leftovers() == []
+
+
+def test_the_room_is_checked_again_before_step_4(main: Live, tmp_path: Path, scratch: Scratch) -> None:
+    """The disk fills up while steps 1 to 3 run (here: as the safety backup starts): the restore is
+    refused before the staging database is made."""
+    dump = backup(main, tmp_path / "b", *main.tools)
+    needed = _database_size(main) + dump.stat().st_size
+    pg_bin = ((str(main.pg_bin), "--pg-bin"),) if main.pg_bin else ()
+    request = MainRestore(dump, main.dsn, tmp_path / "b", config=RestorerConfig(pg_bin=pg_bin))
+    steps: list[str] = []
+    with on_a_small_disk(main) as folder:
+
+        def on_step(step: str) -> None:
+            steps.append(step)
+            if step == "safety backup":
+                fill(folder, needed // 2)
+
+        with pytest.raises(TargetRefused) as refused:
+            restore_main(request, preflight(request), on_step=on_step)
+        assert str(refused.value).startswith(
+            f"not enough free space for the staging database: about {human_size(needed)} needed ("
+        )
+        assert str(refused.value).endswith(f"; {UNCHANGED}")
+        assert steps == ["verify", "sessions", "safety backup"]
+        assert main.databases() == [main.name]
     assert servers_under(scratch.tmpdir) == [] and scratch.leftovers() == []
 
 
