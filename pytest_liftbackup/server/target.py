@@ -420,8 +420,9 @@ def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:
 
 
 def _on_this_machine(host: str, hostaddr: str) -> bool:
-    """A Unix socket or a loopback address: the server's folders are this machine's."""
-    if not host or host.startswith(("/", "@")) or host in _LOCAL_HOSTS:
+    """A Unix socket or a loopback address (`hostaddr`, where libpq connects, when given): the server's
+    folders are this machine's."""
+    if not hostaddr and (not host or host.startswith(("/", "@")) or host in _LOCAL_HOSTS):
         return True
     try:
         return ipaddress.ip_address(hostaddr or host).is_loopback

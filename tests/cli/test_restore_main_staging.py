@@ -23,7 +23,7 @@ from pytest_liftbackup.api import RestorerConfig
 from pytest_liftbackup.api.main_restore import MainRestore, TargetRefused, preflight, restore_main
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server.databases import conninfo_from
-from pytest_liftbackup.server.target import Target
+from pytest_liftbackup.server.target import Target, _on_this_machine
 from tests.cli.conftest import PASSWORD, PG15, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.cli.test_restore_main import changed_since_backup
@@ -307,3 +307,24 @@ def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live
         assert main.databases() == [main.name]
     finally:
         main.execute(f"DROP ROLE {role}", "postgres")
+
+
+@pytest.mark.parametrize(
+    ("host", "hostaddr", "here"),
+    [
+        ("/var/run/postgresql", "", True),
+        ("localhost", "", True),
+        ("127.0.0.1", "", True),
+        ("::1", "", True),
+        ("db.example", "127.0.0.1", True),  # hostaddr is where libpq really connects
+        ("db.internal", "", False),
+        ("10.0.0.5", "", False),
+        ("localhost", "10.0.0.5", False),
+    ],
+)
+def test_the_free_space_is_read_only_for_a_server_on_this_machine(
+    host: str, hostaddr: str, here: bool
+) -> None:
+    """A socket or a loopback address: the folder the server names is this machine's; any other host's
+    would be measured on the wrong disk (or a folder of the same name here)."""
+    assert _on_this_machine(host, hostaddr) is here
