@@ -131,6 +131,7 @@ def test_the_room_is_checked_again_before_step_4(main: Live, tmp_path: Path, scr
     pg_bin = ((str(main.pg_bin), "--pg-bin"),) if main.pg_bin else ()
     request = MainRestore(dump, main.dsn, tmp_path / "b", config=RestorerConfig(pg_bin=pg_bin))
     steps: list[str] = []
+    backups = {p.name for p in (tmp_path / "b").iterdir()}
     with on_a_small_disk(main) as folder:
 
         def on_step(step: str) -> None:
@@ -146,6 +147,8 @@ def test_the_room_is_checked_again_before_step_4(main: Live, tmp_path: Path, scr
         assert str(refused.value).endswith(f"; {UNCHANGED}")
         assert steps == ["verify", "sessions", "safety backup"]
         assert main.databases() == [main.name]
+    made = sorted({p.name for p in (tmp_path / "b").iterdir()} - backups)  # the safety backup alone
+    assert len(made) == 2 and made[1] == made[0] + ".manifest.json", made
     assert servers_under(scratch.tmpdir) == [] and scratch.leftovers() == []
 
 
