@@ -158,6 +158,12 @@ def restore_main(
     return result
 
 
+def space_precheck(request: MainRestore, target: Target) -> str | None:
+    """For --dry-run: the room check that step 1 would begin with (refused alike), or its warning."""
+    with found_dumps([request.dump], request.identity) as (info,):
+        return check_space(target, expanded_size(info, request.config.limits.max_bytes(info.size)))
+
+
 def expanded_size(info: DumpInfo, budget: int) -> int:
     """About what the backup expands to while it is restored, as the restore engine estimates it: a
     plain dump's SQL text (counted through its compression, up to `budget`), three times an archive."""

@@ -16,6 +16,7 @@ from pytest_liftbackup.api.main_restore import (
     preflight,
     restore_main,
     rollback_main,
+    space_precheck,
 )
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     leftovers = report_leftovers(console, target)
     plan = _plan(request, target.database)
     if args.dry_run:
+        if unchecked := space_precheck(request, target):
+            console.problem(unchecked)
         for line in plan:
             console.say(line)
         console.result(

@@ -103,17 +103,19 @@ def test_a_restore_that_would_not_fit_the_main_databases_disk_is_refused_with_th
         fill(folder, needed // 2)
         before = main.facts()
         backups = sorted(p.name for p in (tmp_path / "b").iterdir())
-        free = _free(folder)
+        refused = (
+            "liftbackup: refused: not enough free space for the staging database: about "
+            f"{human_size(needed)} needed ({main.name} is {human_size(_database_size(main))}, the backup "
+            f"expands to about {human_size(dump.stat().st_size)}), {human_size(_free(folder))} free in "
+            f"{folder} (tablespace small_{main.name}). Free some space there, or restore on a server with "
+            f"room; {UNCHANGED}\n"
+        )
+        dry = liftbackup("restore", dump, "--dry-run", *main.tools, env=_dsn(main))
+        assert dry.returncode == 3 and dry.stderr == refused, said(dry)
         done = liftbackup("restore", dump, "--yes", *main.tools, env=_dsn(main))
         text = said(done)
         assert done.returncode == 3, text
-        assert done.stderr == (
-            "liftbackup: refused: not enough free space for the staging database: about "
-            f"{human_size(needed)} needed ({main.name} is {human_size(_database_size(main))}, the backup "
-            f"expands to about {human_size(dump.stat().st_size)}), {human_size(free)} free in {folder} "
-            f"(tablespace small_{main.name}). Free some space there, or restore on a server with room; "
-            f"{UNCHANGED}\n"
-        )
+        assert done.stderr == refused
         assert "step " not in text  # refused before step 1: no verification, no safety backup
         assert main.facts() == before and main.databases() == [main.name]
         assert sorted(p.name for p in (tmp_path / "b").iterdir()) == backups
@@ -299,13 +301,16 @@ def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live
     main.execute(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'deploy' IN ROLE lift_admin", "postgres")
     try:
         deployer = main.dsn.replace("user=lift_ops", f"user={role}").replace(PASSWORD, "deploy")
-        done = liftbackup("restore", dump, "--yes", *main.tools, env={"LIFTBACKUP_DSN": deployer})
-        assert done.returncode == 1, said(done)
-        assert done.stderr.splitlines()[0] == (
+        warning = (
             "liftbackup: warning: the free space for the staging database was not checked: "
             f"{role} may not read the server's data_directory (a superuser or a member of "
-            "pg_read_all_settings may)"
+            "pg_read_all_settings may)\n"
         )
+        dry = liftbackup("restore", dump, "--dry-run", *main.tools, env={"LIFTBACKUP_DSN": deployer})
+        assert dry.returncode == 0 and dry.stderr == warning, said(dry)
+        done = liftbackup("restore", dump, "--yes", *main.tools, env={"LIFTBACKUP_DSN": deployer})
+        assert done.returncode == 1, said(done)
+        assert done.stderr.startswith(warning)
         assert done.stdout.splitlines()[0] == "step 1/5: verify"
         assert main.databases() == [main.name]
     finally:
