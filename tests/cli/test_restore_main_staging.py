@@ -23,7 +23,7 @@ from pytest_liftbackup.api import RestorerConfig
 from pytest_liftbackup.api.main_restore import MainRestore, TargetRefused, preflight, restore_main
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server.databases import conninfo_from
-from pytest_liftbackup.server.target import Target, _on_this_machine
+from pytest_liftbackup.server.target import Target
 from tests.cli.conftest import PASSWORD, PG15, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.cli.test_restore_main import changed_since_backup
@@ -335,4 +335,6 @@ def test_the_free_space_is_read_only_for_a_server_on_this_machine(
 ) -> None:
     """A socket or a loopback address: the folder the server names is this machine's; any other host's
     would be measured on the wrong disk (or a folder of the same name here)."""
+    from pytest_liftbackup.server.target import _on_this_machine  # here: the module imports on older code
+
     assert _on_this_machine(host, hostaddr) is here
