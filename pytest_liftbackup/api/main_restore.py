@@ -23,18 +23,20 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.checks import load_checks, run_checks
 from pytest_liftbackup.api.manifest import manifest_path, read_manifest, restored_differences
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify, verify_found
 from pytest_liftbackup.dump import encryption
-from pytest_liftbackup.dump.inspect import DumpInfo
+from pytest_liftbackup.dump.inspect import DumpInfo, open_plain
 from pytest_liftbackup.report.verdict import Verdict
+from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.kept_names import Kept, age
 from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
-from pytest_liftbackup.server.target import Target, TargetRefused
+from pytest_liftbackup.server.target import Space, Target, TargetRefused
 
 __all__ = ["STEPS", "MainRestore", "TablesRefused", "Target", "TargetRefused", "VerificationFailed"]
 
@@ -73,6 +75,7 @@ class MainRestoreResult:
     replaced: dict[str, int] = field(default_factory=dict)  # selective: rows per table
     ended_sessions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what failed after the swap committed
+    ended_on_staging: list[str] = field(default_factory=list)  # foreign sessions ended before the swap
 
 
 def preflight(request: MainRestore) -> Target:
@@ -99,6 +102,7 @@ def restore_main(
     target: Target,
     on_step: Callable[[str], Any] = lambda step: None,
     on_swapped: Callable[[MainRestoreResult], Any] = lambda result: None,
+    on_warning: Callable[[str], Any] = lambda line: None,
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
     database as it was, or returns what was done. Once the swap committed, `on_swapped` is told first
@@ -106,6 +110,9 @@ def restore_main(
     later failure is one of the result's warnings."""
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
     with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
+        expanded = expanded_size(info, request.config.limits.max_bytes(info.size))
+        if unknown := check_space(target, expanded):  # refused before the long work, too
+            on_warning(unknown)
         on_step("verify")
         verdict = verify_found([info], checks, request.config, request.identity)
         if not verdict.passed:
@@ -126,6 +133,7 @@ def restore_main(
             raise VerificationFailed(
                 f"{safety.path}: the safety backup failed verification; {UNCHANGED}", checked
             )
+        check_space(target, expanded)  # again: the room may have gone since (the safety backup's disk)
         on_step("staging")
         with Restorer([info], request.config, host=target) as restorer:
             outcome = restorer.restore(info)
@@ -149,6 +157,7 @@ def restore_main(
                 if request.terminate_connections:
                     target.terminate_sessions()
                 target.copy_properties()
+                result.ended_on_staging = [str(s) for s in target.end_staging_sessions()]
                 result.previous = target.swap(str(request.dump.resolve()))
     _after_swap(request, target, result, on_swapped)
     return result
@@ -190,6 +199,47 @@ def _warn_on_failure(result: MainRestoreResult, what: str, step: Callable[[], An
         result.warnings.append(f"{what}: {exc}")
 
 
+def space_precheck(request: MainRestore, target: Target) -> str | None:
+    """For --dry-run: the room check that step 1 would begin with (refused alike), or its warning."""
+    with found_dumps([request.dump], request.identity) as (info,):
+        return check_space(target, expanded_size(info, request.config.limits.max_bytes(info.size)))
+
+
+def expanded_size(info: DumpInfo, budget: int) -> int:
+    """About what the backup expands to while it is restored, as the restore engine estimates it: a
+    plain dump's SQL text (counted through its compression, up to `budget`), three times an archive."""
+    if not info.is_plain:
+        return info.size * 3
+    if info.extras.get("outer", "none") == "none":
+        return info.size
+    counted = 0
+    with open_plain(info) as text:
+        while counted <= budget and (chunk := text.read(1 << 20)):
+            counted += len(chunk)
+    return min(counted, budget)
+
+
+def check_space(target: Target, expanded: int) -> str | None:
+    """Refuse (before anything is created) when the staging restore would not fit where the server keeps
+    the main database: a full disk makes PostgreSQL stop. The warning to give when it cannot be told."""
+    space = target.space_for_staging(expanded)
+    if space.free is None:
+        return f"warning: the free space for the staging database was not checked: {shown(space.unknown)}"
+    if space.free < space.needed:
+        raise TargetRefused(*_no_room(target.database, space, expanded))
+    return None
+
+
+def _no_room(database: str, space: Space, expanded: int) -> tuple[str, ...]:
+    return (
+        f"not enough free space for the staging database: about {human_size(space.needed)} needed "
+        f"({shown(database)} is {human_size(space.database_size)}, the backup expands to about "
+        f"{human_size(expanded)}), {human_size(space.free or 0)} free in {shown(space.folder)} "
+        f"(tablespace {shown(space.tablespace)}). Free some space there, or restore on a server with "
+        f"room; {UNCHANGED}",
+    )
+
+
 def _safety_recipients(request: MainRestore, info: DumpInfo) -> list[str] | None:
     """An encrypted backup's safety backup is encrypted too: to the public keys of the identity that
     decrypted it (not to recipients a manifest names: whoever may write the backup folder could name
@@ -228,9 +278,11 @@ class RollbackPlan:
         return age(self.copy.record.when)
 
 
-def plan_rollback(dsn: str | None, terminate: bool = False, to: str | None = None) -> RollbackPlan:
+def plan_rollback(
+    dsn: str | None, terminate: bool = False, to: str | None = None, target: Target | None = None
+) -> RollbackPlan:
     """The privileges checked and the copy chosen (target.rollback_choice's rules); nothing changed."""
-    target = Target(dsn)
+    target = target or Target(dsn)
     if missing := target.missing_privileges(terminate, False):
         raise TargetRefused(f"{target.user} lacks what a rollback needs: {'; '.join(missing)}")
     return RollbackPlan(target, target.rollback_choice(to))

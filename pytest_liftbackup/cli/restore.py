@@ -10,19 +10,23 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError
+from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.main_restore import (
     STEPS,
     MainRestore,
     MainRestoreResult,
+    Target,
     VerificationFailed,
     do_rollback,
     plan_rollback,
     preflight,
     restore_main,
+    space_precheck,
 )
 from pytest_liftbackup.cli._console import Console, Exit
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
 from pytest_liftbackup.cli.verify import problems
+from pytest_liftbackup.restore.limits import human_size
 
 
 def add_parser(commands: Any) -> None:
@@ -94,11 +98,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.problem(f"{args.dump}: no such file; pass the backup to restore")
         return Exit.BAD_INPUT
     target = preflight(request)
+    leftovers = report_leftovers(console, target)
     plan = _plan(request, target.database)
     if args.dry_run:
+        if unchecked := space_precheck(request, target):
+            console.problem(unchecked)
         for line in plan:
             console.say(line)
-        console.result({"dry_run": True, "database": target.database, "plan": plan})
+        console.result(
+            {"dry_run": True, "database": target.database, "plan": plan, "leftover_staging": leftovers}
+        )
         return Exit.OK
     if not args.yes:
         action = f"restore {args.dump.name} into {target.database}" + (
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 target,
                 on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}"),
                 on_swapped=on_swapped,
+                on_warning=console.problem,
             )
     except VerificationFailed as exc:
         console.problem(str(exc))
@@ -141,6 +151,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "safety_backup": str(done.safety.path),
             "replaced": done.replaced,
             "ended_sessions": done.ended_sessions,
+            "ended_on_staging": done.ended_on_staging,
             "warnings": done.warnings,
         }
     )
@@ -160,6 +171,11 @@ def _say_done(console: Console, dump: str, done: MainRestoreResult) -> None:
         )
         console.say(f"undo:     liftbackup restore {done.safety.path} --table ... (the safety backup)")
     console.say(f"safety backup: {done.safety.path}")
+    if done.ended_on_staging:
+        console.problem(
+            "warning: sessions that were not ours were connected to the staging database and were ended "
+            f"before the swap: {'; '.join(done.ended_on_staging)}"
+        )
 
 
 def _plan(request: MainRestore, database: str) -> list[str]:
@@ -181,8 +197,23 @@ def _plan(request: MainRestore, database: str) -> list[str]:
     ]
 
 
+def report_leftovers(console: Console, target: Target) -> list[dict[str, Any]]:
+    """One warning line per staging database a killed run left on the server, with the SQL that drops
+    it (and the same for --json). Reported, not dropped: see docs/cli.md ("Leftover staging databases")."""
+    found = target.leftover_staging()
+    for left in found:
+        size = human_size(left.size) if left.size is not None else "size unknown"
+        console.problem(
+            f"warning: leftover staging database {shown(left.database)} (made {left.made}, {size}) is "
+            f"claimed by no running liftbackup: a killed run's. Drop it when sure: {shown(left.commands)}"
+        )
+    return [{**vars(left), "drop": left.commands} for left in found]
+
+
 def run_rollback(args: argparse.Namespace, console: Console) -> int:
-    plan = plan_rollback(args.dsn, args.terminate_connections, args.to)
+    target = Target(args.dsn)
+    leftovers = report_leftovers(console, target)
+    plan = plan_rollback(args.dsn, args.terminate_connections, args.to, target)
     database, copy = plan.target.database, plan.copy
     what = f"{copy.name} (kept {plan.age} ago, {_kept_by(copy.record.kind, copy.record.backup)})"
     console.say(f"rollback: {what} becomes {database} again")
@@ -197,6 +228,7 @@ def run_rollback(args: argparse.Namespace, console: Console) -> int:
             "kept_as": replaced,
             "kept_at": copy.record.time,
             "backup": copy.record.backup,
+            "leftover_staging": leftovers,
         }
     )
     return Exit.OK

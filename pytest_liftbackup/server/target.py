@@ -10,9 +10,12 @@ bytes, and the records). It drops only staging databases it created.
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +30,7 @@ from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
     Database,
+    elevated,
     is_superuser,
     left_prepared,
     redacted,
@@ -46,6 +50,13 @@ from pytest_liftbackup.server.kept_names import (
     now_utc,
 )
 
+# The advisory-lock class of liftbackup's claims on its databases (as server/existing.py claims its own):
+# a run holds one on its staging database's name for as long as it lives.
+_CLAIM = 0x6C6966
+_STAGING_ROLE = re.compile(r"^liftbackup_staging_[0-9a-f]{8}$")
+_STAMP = re.compile(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})")
+_LOCAL_HOSTS = ("localhost",)
+
 
 class TargetRefused(LiftbackupError):
     """The target is not in a state to change (sessions connected, a privilege missing)."""
@@ -63,10 +74,39 @@ class Session:
         return f"pid {self.pid}, {self.user}{app} from {self.client or 'local socket'}"
 
 
+@dataclass(frozen=True)
+class Space:
+    """Where the server puts the main database's files, and how much room is left there."""
+
+    needed: int  # bytes: the main database's size plus what the backup expands to
+    database_size: int
+    folder: str  # the tablespace's location or the data directory, as the server names it
+    tablespace: str
+    free: int | None  # None: the server could not be asked (see `unknown`)
+    unknown: str = ""  # why the free space could not be read
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A staging database on the server that no live run claims: a killed run's."""
+
+    database: str
+    made: str  # when, read from its name's time stamp
+    size: int | None  # None when the DSN's user may not read it
+    role: str | None  # its owner when that is a staging role of ours (liftbackup_staging_<8 hex>)
+
+    @property
+    def commands(self) -> str:
+        """The SQL that removes it, names quoted as PostgreSQL reads them."""
+        drop = f"DROP DATABASE {sql.Identifier(self.database).as_string()};"
+        return drop + (f" DROP ROLE {sql.Identifier(self.role).as_string()};" if self.role else "")
+
+
 class Target:
     """The main database on its server: sessions, privileges, staging, swap, rollback."""
 
     kind = "staging"  # as a Host: the engine restores into its staging database
+    _claims: psycopg.Connection[Any] | None = None  # holds this run's claim on its staging database
 
     def __init__(self, dsn: str | None) -> None:
         with live.connect(dsn) as conn:
@@ -110,6 +150,7 @@ class Target:
         """The staging database: the original's owner, encoding and locale (not the dump's, which a
         plain dump does not carry); the dump restores into it as the DSN's user."""
         name = self.new_name(STAGING)
+        self._claim(name)
         with self.admin() as conn:
             conn.execute(self._create_like_original(conn, name))
         self.staging = name
@@ -136,7 +177,9 @@ class Target:
         return rolled_back
 
     def close(self) -> None:
-        pass
+        if self._claims is not None:  # the staging database is dropped or renamed by now
+            self._claims.close()
+            self._claims = None
 
     # -- the main database ----------------------------------------------------------------------------
     def admin(self) -> psycopg.Connection[Any]:
@@ -365,6 +408,103 @@ class Target:
         with self.admin() as conn:
             copy_properties(conn, self.database, self.staging)
 
+    # -- staging within the server's means, and what killed runs left -----------------------------------
+    def space_for_staging(self, expanded: int) -> Space:
+        """The room the staging restore needs (the main database's size plus `expanded`, what the backup
+        expands to) and the room left where the server keeps the main database's files: read from the
+        folder itself (os.statvfs), so only when the server runs on this machine and tells where."""
+        with elevated(self._admin) as conn:
+            row = conn.execute(
+                "SELECT pg_catalog.pg_database_size(d.oid), t.spcname, "
+                "pg_catalog.pg_tablespace_location(t.oid) FROM pg_catalog.pg_database d "
+                "JOIN pg_catalog.pg_tablespace t ON t.oid OPERATOR(pg_catalog.=) d.dattablespace "
+                "WHERE d.datname OPERATOR(pg_catalog.=) %s",
+                (self.database,),
+            ).fetchone()
+            assert row is not None
+            size, tablespace, location = int(row[0]), str(row[1]), str(row[2] or "")
+            folder, unknown = (location, "") if os.path.isabs(location) else self._data_directory(conn)
+            if location and not unknown and not os.path.isabs(location):  # an in-place tablespace
+                folder = os.path.join(folder, location)
+        space = Space(size + expanded, size, folder, tablespace, None, unknown)
+        if not unknown:
+            space = self._statvfs(space)
+        return space
+
+    def _data_directory(self, conn: psycopg.Connection[Any]) -> tuple[str, str]:
+        """(the server's data directory, "") or ("", why it cannot be read)."""
+        try:
+            row = conn.execute("SELECT pg_catalog.current_setting('data_directory')").fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            return "", (
+                f"{self.user} may not read the server's data_directory "
+                "(a superuser or a member of pg_read_all_settings may)"
+            )
+        assert row is not None
+        return str(row[0]), ""
+
+    def _statvfs(self, space: Space) -> Space:
+        """`space` with the free bytes of its folder, or why they cannot be read from here."""
+        host = self._admin.get("host", "")
+        if not _on_this_machine(host, self._admin.get("hostaddr", "")):
+            why = f"the server runs at {host}, not on this machine"
+            return replace(space, unknown=why)
+        base = os.path.join(space.folder, "base") if space.tablespace == "pg_default" else space.folder
+        for folder in (base, space.folder):
+            try:
+                found = os.statvfs(folder)
+            except OSError:
+                continue
+            return replace(space, free=found.f_bavail * found.f_frsize)
+        why = f"{space.folder} cannot be read here (the server may run in a container or as another user)"
+        return replace(space, unknown=why)
+
+    def end_staging_sessions(self) -> list[Session]:
+        """Anything still connected to the staging database once our own connections are closed is not
+        ours (a superuser's psql, a role its grants let in): ended, or the swap would fail after all
+        the work. Those ended."""
+        assert self.staging is not None
+        with elevated(self._admin) as conn:
+            deadline = time.monotonic() + 3.0  # our just-closed connections are given time to go
+            while (found := _sessions_on(conn, self.staging)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for _ in range(50):
+                ended = conn.execute(
+                    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                    "WHERE datname OPERATOR(pg_catalog.=) %s "
+                    "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
+                    (self.staging,),
+                ).fetchall()
+                if not ended:
+                    break
+                time.sleep(0.1)
+        return found
+
+    def _claim(self, name: str) -> None:
+        """Claim staging database `name` for this run's life: a session-level advisory lock on its name,
+        which ends with the process however it ends, so later runs tell a killed run's database from a
+        live one's."""
+        if self._claims is None:
+            self._claims = elevated({**self._admin, "application_name": "liftbackup"})
+        self._claims.execute(
+            "SELECT pg_catalog.pg_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+        )
+
+    def leftover_staging(self) -> list[Leftover]:
+        """Every staging database on the server (ours by name) that no live run claims."""
+        with elevated(self._admin) as conn:
+            rows = conn.execute(
+                "SELECT d.datname, d.oid, pg_catalog.pg_get_userbyid(d.datdba) "
+                "FROM pg_catalog.pg_database d "
+                "WHERE pg_catalog.strpos(d.datname::pg_catalog.text, %s) OPERATOR(pg_catalog.>) 0 ORDER BY 1",
+                (STAGING,),
+            ).fetchall()
+            return [
+                Leftover(name, _made(name), _size(conn, oid), owner if _STAGING_ROLE.match(owner) else None)
+                for name, oid, owner in rows
+                if _unclaimed(conn, name)
+            ]
+
 
 def _pass_to(copies: list[Kept]) -> str:
     if not copies:
@@ -413,3 +553,52 @@ def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:
         if not rows:
             return
         time.sleep(0.1)
+
+
+def _on_this_machine(host: str, hostaddr: str) -> bool:
+    """A Unix socket or a loopback address (`hostaddr`, where libpq connects, when given): the server's
+    folders are this machine's."""
+    if not hostaddr and (not host or host.startswith(("/", "@")) or host in _LOCAL_HOSTS):
+        return True
+    try:
+        return ipaddress.ip_address(hostaddr or host).is_loopback
+    except ValueError:
+        return False
+
+
+def _sessions_on(conn: psycopg.Connection[Any], database: str) -> list[Session]:
+    rows = conn.execute(
+        "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
+        "coalesce(pg_catalog.host(client_addr), '') FROM pg_catalog.pg_stat_activity "
+        "WHERE datname OPERATOR(pg_catalog.=) %s AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+        "ORDER BY pid",
+        (database,),
+    ).fetchall()
+    return [Session(*row) for row in rows]
+
+
+def _unclaimed(conn: psycopg.Connection[Any], name: str) -> bool:
+    """No live run holds the claim on `name` (taken and let go at once: a probe, not a claim)."""
+    row = conn.execute(
+        "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
+    ).fetchone()
+    if not (row and row[0]):
+        return False
+    conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name))
+    return True
+
+
+def _size(conn: psycopg.Connection[Any], oid: int) -> int | None:
+    try:
+        row = conn.execute("SELECT pg_catalog.pg_database_size(%s::pg_catalog.oid)", (oid,)).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return None
+    return int(row[0]) if row else None
+
+
+def _made(name: str) -> str:
+    """When a staging database was made, from the time stamp its name carries."""
+    if found := _STAMP.search(name[name.find(STAGING) :]):
+        y, m, d, hh, mm, ss = found.groups()
+        return f"{y}-{m}-{d} {hh}:{mm}:{ss}"
+    return "at an unknown time"
