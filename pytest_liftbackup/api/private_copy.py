@@ -113,7 +113,7 @@ def _folder_entry(folder: int, path: Path) -> IO[bytes]:
     try:
         fd = os.open(path.name, os.O_RDONLY | _files.NO_FOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=folder)
     except OSError as exc:
-        raise DumpInputError(_not_ours(path, f"cannot be opened ({exc.strerror})")) from None
+        raise DumpInputError(_not_ours(path, _unopened(folder, path.name, exc))) from None
     try:
         found = os.fstat(fd)
         why = _files.what_is_wrong(found, None)
@@ -126,6 +126,15 @@ def _folder_entry(folder: int, path: Path) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _unopened(folder: int, name: str, exc: OSError) -> str:
+    """Why the entry could not be opened: what it is (a link, a FIFO), else the error."""
+    try:
+        found = _files.what_is_wrong(os.lstat(name, dir_fd=folder), None)
+    except OSError:
+        found = None
+    return found or f"cannot be opened ({exc.strerror})"
 
 
 def _not_ours(path: Path, why: str) -> str:
