@@ -108,8 +108,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not args.yes and not sys.stdin.isatty():  # refused before anything runs; asked after step 1
         raise Refused(f"{action} needs a confirmation: run it on a terminal, or pass --yes in scripts")
 
+    found: list[BackupFacts] = []
+
     def approve(facts: BackupFacts) -> None:
         """Before step 2: what step 1 found, then the question (unless --yes)."""
+        found.append(facts)
         asking = not args.yes
         for line in _facts(facts, target.database, request.from_database):
             _tell(console, line, asking)
@@ -148,6 +151,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "safety_backup": str(done.safety.path),
             "replaced": done.replaced,
             "ended_sessions": done.ended_sessions,
+            "backup": _facts_json(found[0]),
         }
     )
     return Exit.OK

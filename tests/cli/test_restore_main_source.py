@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ from pytest_liftbackup.api import RestorerConfig
 from pytest_liftbackup.api.main_restore import MainRestore, preflight, restore_main
 from pytest_liftbackup.server.databases import conninfo_from
 from tests.cli.conftest import Live, liftbackup, said
-from tests.cli.test_backup_and_verify import backup
+from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.cli.test_restore_main import _on_a_terminal, changed_since_backup
 from tests.conftest import Scratch
 
@@ -257,6 +258,19 @@ def test_the_plan_and_the_prompt_show_what_step_1_found(main: Live, tmp_path: Pa
         "in one transaction",
         *found,
     ]
+    as_json = liftbackup(
+        "restore", dump, "--dsn", main.dsn, "--dry-run", "--json", "--checks", CHECKS, *main.tools
+    )
+    assert as_json.returncode == 0, said(as_json)
+    facts = json.loads(as_json.stdout)["backup"]
+    assert (facts["source_database"], facts["source_database_from"]) == (main.name, "its manifest")
+    assert (facts["taken"], facts["size"], facts["sha256"]) == (
+        manifest["created"],
+        manifest["size"],
+        manifest["sha256"],
+    )
+    assert facts["passed"][:3] == ["the restore", "manifest::file", "manifest::tables"]
+    assert re.fullmatch(r"\d+ checks( \(\d+ skipped\))?", facts["passed"][3]), facts["passed"]
     before = main.facts()
     asked = _on_a_terminal(["restore", str(dump), "--dsn", main.dsn, *main.tools], "not-the-name")
     assert asked.returncode == 3, said(asked)
