@@ -30,7 +30,9 @@ def add_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "restore",
         help="restore a backup into the main database, safely (verify, safety backup, staging, swap)",
-        description="Restore FILE into the database the DSN names: 1. verify it in a throwaway server; "
+        description="Restore FILE into the database the DSN names: 1. copy it into a private temporary "
+        "folder (hashed, against its manifest), check it is a backup of that database (or of "
+        "--from-database), and verify the copy in a throwaway server (the later steps read only the copy); "
         "2. refuse "
         "while other sessions are connected; 3. take and verify a safety backup of the current database; "
         "4. restore into a staging database beside it and run the checks there; 5. swap the names in one "
