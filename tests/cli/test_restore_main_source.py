@@ -198,6 +198,14 @@ def test_without_a_manifest_the_dump_or_its_file_name_says_the_database_or_the_p
     assert f"source: unknown ({NO_NAME}): make sure it is a backup of {main.name}" in lines
     assert f"taken: unknown ({NO_TIME})" in lines
     assert "passed: the restore" in lines
+    done = liftbackup(
+        "restore", unknown, "--dsn", main.dsn, "--dry-run", "--from-database", "hr", *main.tools
+    )
+    assert done.returncode == 0, said(done)
+    assert (
+        f"source: unknown ({NO_NAME}); restored into {main.name} as a backup of hr, as --from-database says"
+        in done.stdout.splitlines()
+    )
     assert main.databases() == [main.name]
 
 
