@@ -50,6 +50,7 @@ class VerificationFailed(LiftbackupError):
     def __init__(self, message: str, verdict: Verdict | None = None) -> None:
         super().__init__(message)
         self.verdict = verdict
+        self.copies: dict[str, str] = {}  # a private copy's path -> the file it copies, for messages
 
 
 @dataclass
@@ -123,7 +124,10 @@ def verified_backup(
             raise TargetRefused(*refused, f"; {UNCHANGED}")
         verdict = verify_found([info], checks, request.config, request.identity)
         if not verdict.passed:
-            raise VerificationFailed(f"{request.dump}: the backup failed verification; {UNCHANGED}", verdict)
+            said = f"{request.dump}: the backup failed verification; {UNCHANGED}"
+            failed = VerificationFailed(said, verdict)
+            failed.copies = {str(info.path): str(located.path), str(copy.path): str(located.path)}
+            raise failed
         yield info, BackupFacts(request.dump, copy.size, copy.sha256, source, _passed(verdict, info.id))
 
 

@@ -160,11 +160,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _failed(exc: VerificationFailed, console: Console) -> int:
-    """A verification on the way failed: its line, then what failed."""
+    """A verification on the way failed: its line, then what failed (naming the file given, not the
+    private copy that was verified)."""
     console.problem(str(exc))
     if exc.verdict is not None:
         for dump in exc.verdict.as_json(0)["dumps"]:
             for problem in problems(dump):
+                for copy, original in exc.copies.items():
+                    problem = problem.replace(copy, original)
                 console.problem("  " + problem)
     return Exit.FAILED
 
