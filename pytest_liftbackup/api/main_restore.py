@@ -1,6 +1,8 @@
 """`restore_main`: a backup into the application's own database, never risking the data it holds.
 
-1. verify the backup in a throwaway server (restore + checks, and its manifest); stop if anything fails;
+1. copy the backup into a private folder, hashing it (the manifest's sha256 must match), check it is
+   a backup of this database (or of `--from-database`), verify the copy in a throwaway server
+   (restore + checks, and its manifest); stop if anything fails; every later step reads only the copy;
 2. refuse while other sessions are connected (or end them, if asked);
 3. take a safety backup of the current database with a manifest, and verify it (the rollback plan);
 4. restore into a staging database beside the main one and run the checks there;
@@ -14,7 +16,8 @@ says so. After it, nothing raises: the caller is told first, later problems are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,12 +28,15 @@ import psycopg
 from pytest_liftbackup._errors import LiftbackupError, Part, Setting
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
-from pytest_liftbackup.api.checks import load_checks, run_checks
-from pytest_liftbackup.api.manifest import manifest_path, read_manifest, restored_differences
+from pytest_liftbackup.api.backup_source import Source, refusal, source_of
+from pytest_liftbackup.api.checks import Check, load_checks, run_checks
+from pytest_liftbackup.api.manifest import Manifest, manifest_path, read_manifest, restored_differences
+from pytest_liftbackup.api.private_copy import PrivateCopy, private_copy
 from pytest_liftbackup.api.restorer import Restorer, RestorerConfig, found_dumps
 from pytest_liftbackup.api.verification import verify, verify_found
 from pytest_liftbackup.dump import encryption
 from pytest_liftbackup.dump.inspect import DumpInfo, open_plain
+from pytest_liftbackup.dump.locate import locate
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
@@ -50,6 +56,7 @@ class VerificationFailed(LiftbackupError):
     def __init__(self, message: str, verdict: Verdict | None = None) -> None:
         super().__init__(message)
         self.verdict = verdict
+        self.copies: dict[str, str] = {}  # a private copy's path -> the file it copies, for messages
 
 
 @dataclass
@@ -65,6 +72,7 @@ class MainRestore:
     identity: Path | None = None
     terminate_connections: bool = False
     tables: list[str] = field(default_factory=list)  # a selective restore of these tables' rows
+    from_database: str | None = None  # the backup is of this database, not the target's: restore all the same
 
 
 @dataclass
@@ -97,26 +105,95 @@ def _busy(database: str, sessions: list[Any]) -> tuple[Part, ...]:
     )
 
 
+@dataclass(frozen=True)
+class BackupFacts:
+    """What step 1 established, shown before anything touches the main database (plan and prompt)."""
+
+    given: Path  # the file named
+    size: int  # bytes copied (and verified)
+    sha256: str  # of those bytes
+    source: Source  # which database it is of, and when it was taken, as far as it says
+    passed: list[str]  # what passed in the throwaway verification
+
+
+@contextmanager
+def verified_backup(
+    request: MainRestore,
+    database: str,
+    checks: list[Check],
+    on_step: Callable[[str], Any],
+    before_verify: Callable[[DumpInfo], Any] = lambda info: None,
+) -> Iterator[tuple[DumpInfo, BackupFacts]]:
+    """Step 1: the backup copied privately (hashed while copied, compared with its manifest),
+    decrypted once, of `database` (or of `--from-database`), verified in a throwaway server; every
+    later step reads only the copy, removed when the block ends. `before_verify` is given the copy
+    before the (long) verification starts."""
+    on_step("verify")
+    (located,) = locate([str(request.dump)])
+    with private_copy(located.path) as copy, found_dumps([copy.path], request.identity) as (info,):
+        manifest = _matching_manifest(request.dump, copy)
+        source = source_of(manifest, info, copy.path.name)
+        if refused := refusal(request.dump, source, database, request.from_database):
+            raise TargetRefused(*refused, f"; {UNCHANGED}")
+        before_verify(info)
+        verdict = verify_found([info], checks, request.config, request.identity)
+        if not verdict.passed:
+            said = f"{request.dump}: the backup failed verification; {UNCHANGED}"
+            failed = VerificationFailed(said, verdict)
+            failed.copies = {str(info.path): str(located.path), str(copy.path): str(located.path)}
+            raise failed
+        yield info, BackupFacts(request.dump, copy.size, copy.sha256, source, _passed(verdict, info.id))
+
+
+def _matching_manifest(given: Path, copy: PrivateCopy) -> Manifest | None:
+    """The copied manifest, if any, once the bytes copied are the ones it describes."""
+    if copy.manifest is None:
+        return None
+    manifest = Manifest.read(copy.manifest)
+    if manifest.sha256 != copy.sha256:
+        raise VerificationFailed(
+            f"{shown(str(given))}: its sha256 is not the one {shown(manifest_path(copy.original).name)} "
+            f"records: the file changed after the backup was written; {UNCHANGED}"
+        )
+    return manifest
+
+
+def _passed(verdict: Verdict, dump_id: str) -> list[str]:
+    """The restore, the manifest's checks, and how many of the other checks passed (and were skipped)."""
+    records = list(verdict.dumps[dump_id]["checks"].values())
+    passed = ["the restore"]
+    passed += [r["check"] for r in records if r.get("kind") == "manifest" and r["outcome"] == "passed"]
+    others = [r for r in records if r.get("kind") != "manifest"]
+    if others:
+        good = sum(r["outcome"] in ("passed", "warned") for r in others)
+        skipped = len(others) - good  # a failed one failed the verification
+        passed.append(f"{good} checks" + (f" ({skipped} skipped)" if skipped else ""))
+    return passed
+
+
 def restore_main(
     request: MainRestore,
     target: Target,
     on_step: Callable[[str], Any] = lambda step: None,
+    approve: Callable[[BackupFacts], Any] = lambda facts: None,
     on_swapped: Callable[[MainRestoreResult], Any] = lambda result: None,
     on_warning: Callable[[str], Any] = lambda line: None,
 ) -> MainRestoreResult:
     """Run the five steps; raises (VerificationFailed, TargetRefused, LiftbackupError) with the main
-    database as it was, or returns what was done. Once the swap committed, `on_swapped` is told first
-    (the kept name and the undo must reach the user whatever follows) and nothing raises any more: a
-    later failure is one of the result's warnings."""
+    database as it was, or returns what was done. `approve` is shown what step 1 found before step 2
+    starts (and may raise to stop there: the confirmation). Once the swap committed, `on_swapped` is
+    told first (the kept name and the undo must reach the user whatever follows) and nothing raises
+    any more: a later failure is one of the result's warnings."""
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
-    with found_dumps([request.dump], request.identity) as (info,):  # decrypted once, too
-        expanded = expanded_size(info, request.config.limits.max_bytes(info.size))
-        if unknown := check_space(target, expanded):  # refused before the long work, too
+    expanded = [0]
+
+    def room(info: DumpInfo) -> None:  # refused before the long work, too
+        expanded[0] = expanded_size(info, request.config.limits.max_bytes(info.size))
+        if unknown := check_space(target, expanded[0]):
             on_warning(unknown)
-        on_step("verify")
-        verdict = verify_found([info], checks, request.config, request.identity)
-        if not verdict.passed:
-            raise VerificationFailed(f"{request.dump}: the backup failed verification; {UNCHANGED}", verdict)
+
+    with verified_backup(request, target.database, checks, on_step, room) as (info, facts):
+        approve(facts)
         on_step("sessions")
         ended = [str(s) for s in target.terminate_sessions()] if request.terminate_connections else []
         if sessions := target.sessions():
@@ -133,7 +210,7 @@ def restore_main(
             raise VerificationFailed(
                 f"{safety.path}: the safety backup failed verification; {UNCHANGED}", checked
             )
-        check_space(target, expanded)  # again: the room may have gone since (the safety backup's disk)
+        check_space(target, expanded[0])  # again: the room may have gone since (the safety backup's disk)
         on_step("staging")
         with Restorer([info], request.config, host=target) as restorer:
             outcome = restorer.restore(info)
@@ -147,7 +224,7 @@ def restore_main(
                     f"{o.check.name}: {o.record.get('error') or o.record.get('report', '')}" for o in failed
                 )
                 raise VerificationFailed(f"checks failed on the staging database; {UNCHANGED}:\n{said}")
-            _compare_manifest(request.dump, restorer, info, request.identity)
+            _compare_manifest(info.given, restorer, info, request.identity)  # the private copy's
             on_step("swap")
             result = MainRestoreResult(target.database, None, safety, ended_sessions=ended)
             if request.tables:
@@ -199,10 +276,9 @@ def _warn_on_failure(result: MainRestoreResult, what: str, step: Callable[[], An
         result.warnings.append(f"{what}: {exc}")
 
 
-def space_precheck(request: MainRestore, target: Target) -> str | None:
-    """For --dry-run: the room check that step 1 would begin with (refused alike), or its warning."""
-    with found_dumps([request.dump], request.identity) as (info,):
-        return check_space(target, expanded_size(info, request.config.limits.max_bytes(info.size)))
+def room_check(request: MainRestore, target: Target, info: DumpInfo) -> str | None:
+    """For --dry-run: the room check step 1 begins with (refused alike), or its warning."""
+    return check_space(target, expanded_size(info, request.config.limits.max_bytes(info.size)))
 
 
 def expanded_size(info: DumpInfo, budget: int) -> int:

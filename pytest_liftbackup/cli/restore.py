@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,12 @@ from typing import Any
 import psycopg
 
 from pytest_liftbackup._errors import LiftbackupError
-from pytest_liftbackup._safe_text import shown
+from pytest_liftbackup._safe_text import shown, shown_lines
+from pytest_liftbackup.api.backup_source import Source
+from pytest_liftbackup.api.checks import load_checks
 from pytest_liftbackup.api.main_restore import (
     STEPS,
+    BackupFacts,
     MainRestore,
     MainRestoreResult,
     Target,
@@ -21,9 +25,10 @@ from pytest_liftbackup.api.main_restore import (
     plan_rollback,
     preflight,
     restore_main,
-    space_precheck,
+    room_check,
+    verified_backup,
 )
-from pytest_liftbackup.cli._console import Console, Exit
+from pytest_liftbackup.cli._console import Console, Exit, Refused
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
 from pytest_liftbackup.cli.verify import problems
 from pytest_liftbackup.restore.limits import human_size
@@ -33,7 +38,9 @@ def add_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "restore",
         help="restore a backup into the main database, safely (verify, safety backup, staging, swap)",
-        description="Restore FILE into the database the DSN names: 1. verify it in a throwaway server; "
+        description="Restore FILE into the database the DSN names: 1. copy it into a private temporary "
+        "folder (hashed, against its manifest), check it is a backup of that database (or of "
+        "--from-database), and verify the copy in a throwaway server (the later steps read only the copy); "
         "2. refuse "
         "while other sessions are connected; 3. take and verify a safety backup of the current database; "
         "4. restore into a staging database beside it and run the checks there; 5. swap the names in one "
@@ -56,7 +63,14 @@ def add_parser(commands: Any) -> None:
         "--terminate-connections", action="store_true", help="end other sessions instead of refusing"
     )
     parser.add_argument(
-        "--dry-run", action="store_true", help="check the preconditions and print the plan; change nothing"
+        "--from-database",
+        metavar="NAME",
+        help="FILE is a backup of the database NAME, not of the DSN's: restore it all the same",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the preconditions, verify FILE (step 1) and print the plan; change nothing",
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     add_verification(parser)
@@ -93,6 +107,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         identity=args.identity,
         terminate_connections=args.terminate_connections,
         tables=args.table,
+        from_database=args.from_database,
     )
     if not args.dump.exists():
         console.problem(f"{args.dump}: no such file; pass the backup to restore")
@@ -101,19 +116,24 @@ def run(args: argparse.Namespace, console: Console) -> int:
     leftovers = report_leftovers(console, target)
     plan = _plan(request, target.database)
     if args.dry_run:
-        if unchecked := space_precheck(request, target):
-            console.problem(unchecked)
-        for line in plan:
-            console.say(line)
-        console.result(
-            {"dry_run": True, "database": target.database, "plan": plan, "leftover_staging": leftovers}
-        )
-        return Exit.OK
-    if not args.yes:
-        action = f"restore {args.dump.name} into {target.database}" + (
-            f" (tables {', '.join(args.table)})" if args.table else ""
-        )
-        console.confirm(target.database, action)
+        return _dry_run(request, target, plan, console, leftovers)
+    action = f"restore {args.dump.name} into {target.database}" + (
+        f" (tables {', '.join(args.table)})" if args.table else ""
+    )
+    if not args.yes and not sys.stdin.isatty():  # refused before anything runs; asked after step 1
+        raise Refused(f"{action} needs a confirmation: run it on a terminal, or pass --yes in scripts")
+
+    found: list[BackupFacts] = []
+
+    def approve(facts: BackupFacts) -> None:
+        """Before step 2: what step 1 found, then the question (unless --yes)."""
+        found.append(facts)
+        asking = not args.yes
+        for line in _facts(facts, target.database, request.from_database):
+            _tell(console, line, asking)
+        if asking:
+            console.confirm(target.database, action)
+
     swapped: list[MainRestoreResult] = []  # once the swap committed, nothing fails the command
 
     def on_swapped(result: MainRestoreResult) -> None:
@@ -127,16 +147,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 request,
                 target,
                 on_step=lambda step: console.say(f"step {STEPS.index(step) + 1}/5: {step}"),
+                approve=approve,
                 on_swapped=on_swapped,
                 on_warning=console.problem,
             )
     except VerificationFailed as exc:
-        console.problem(str(exc))
-        if exc.verdict is not None:
-            for dump in exc.verdict.as_json(0)["dumps"]:
-                for problem in problems(dump):
-                    console.problem("  " + problem)
-        return Exit.FAILED
+        return _failed(exc, console)
     except (LiftbackupError, OSError, psycopg.Error) as exc:
         if not swapped:
             raise
@@ -153,6 +169,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "ended_sessions": done.ended_sessions,
             "ended_on_staging": done.ended_on_staging,
             "warnings": done.warnings,
+            "backup": _facts_json(found[0]),
+            "leftover_staging": leftovers,
         }
     )
     return Exit.OK
@@ -178,6 +196,105 @@ def _say_done(console: Console, dump: str, done: MainRestoreResult) -> None:
         )
 
 
+def _failed(exc: VerificationFailed, console: Console) -> int:
+    """A verification on the way failed: its line, then what failed (naming the file given, not the
+    private copy that was verified)."""
+    console.problem(str(exc))
+    if exc.verdict is not None:
+        for dump in exc.verdict.as_json(0)["dumps"]:
+            for problem in problems(dump):
+                for copy, original in exc.copies.items():
+                    problem = problem.replace(copy, original)
+                console.problem("  " + problem)
+    return Exit.FAILED
+
+
+def _dry_run(
+    request: MainRestore, target: Target, plan: list[str], console: Console, leftovers: list[dict[str, Any]]
+) -> int:
+    """The plan, then step 1 (it changes nothing on the main server: the room for staging checked
+    first, as a restore does) and what it found."""
+    database = target.database
+
+    def room(info: Any) -> None:
+        if unchecked := room_check(request, target, info):
+            console.problem(unchecked)
+
+    for line in plan:
+        console.say(line)
+    checks = load_checks(request.checks, request.migrations)
+    try:
+        with console.restores("verify") as told:
+            request.config = replace(request.config, progress=told)
+            with verified_backup(request, database, checks, lambda step: None, room) as (_, facts):
+                pass
+    except VerificationFailed as exc:
+        return _failed(exc, console)
+    found = _facts(facts, database, request.from_database)
+    for line in found:
+        console.say(line)
+    console.result(
+        {
+            "dry_run": True,
+            "database": database,
+            "plan": plan,
+            "backup": _facts_json(facts),
+            "found": found,
+            "leftover_staging": leftovers,
+        }
+    )
+    return Exit.OK
+
+
+def _facts(facts: BackupFacts, database: str, from_database: str | None) -> list[str]:
+    """What step 1 found, as the plan and the prompt show it."""
+    source = facts.source
+    taken = f"{source.taken} (from {source.taken_from})" if source.taken else f"unknown ({source.taken_from})"
+    return [
+        f"backup: {facts.given}, {facts.size} bytes, sha256 {facts.sha256}",
+        f"taken: {taken}",
+        f"source: {_source_line(source, database, from_database)}",
+        f"passed: {', '.join(facts.passed)}",
+    ]
+
+
+def _source_line(source: Source, database: str, from_database: str | None) -> str:
+    """Which database the backup is of, compared with the one it goes into."""
+    if source.database is None:
+        if from_database is not None:
+            return (
+                f"unknown ({source.database_from}); restored into {database} as a backup of "
+                f"{from_database}, as --from-database says"
+            )
+        return f"unknown ({source.database_from}): make sure it is a backup of {database}"
+    said = f"the database {source.database} (from {source.database_from})"
+    if source.is_of(database):
+        return f"{said}, the one restored into"
+    return f"{said}, restored into {database} as --from-database {from_database} says"
+
+
+def _facts_json(facts: BackupFacts) -> dict[str, Any]:
+    source = facts.source
+    return {
+        "file": str(facts.given),
+        "size": facts.size,
+        "sha256": facts.sha256,
+        "source_database": source.database,
+        "source_database_from": source.database_from,
+        "taken": source.taken,
+        "taken_from": source.taken_from,
+        "passed": facts.passed,
+    }
+
+
+def _tell(console: Console, line: str, asking: bool) -> None:
+    """A line of what step 1 found: beside the prompt (stderr) when asking with --json."""
+    if console.as_json and asking:
+        print(shown_lines(line), file=sys.stderr, flush=True)
+    else:
+        console.say(line)
+
+
 def _plan(request: MainRestore, database: str) -> list[str]:
     last = (
         f"5. replace the rows of {', '.join(request.tables)} in {database} in one transaction, "
@@ -186,9 +303,12 @@ def _plan(request: MainRestore, database: str) -> list[str]:
         else f"5. rename {database} to {database}_pre_restore_<time> and the staging database to "
         f"{database}, in one transaction"
     )
+    of = database if request.from_database is None else f"{request.from_database} (--from-database)"
     return [
-        f"1. verify {request.dump} in a throwaway PostgreSQL (restore, checks from "
-        f"{', '.join(request.checks) or 'none'}, manifest)",
+        f"1. copy {request.dump} into a private temporary folder, hashing it (its size is needed there), "
+        f"check the copy against its manifest and that it is a backup of {of}, and verify the copy in a "
+        f"throwaway PostgreSQL (restore, checks from {', '.join(request.checks) or 'none'}, manifest); "
+        "the later steps read only the copy",
         f"2. {'end' if request.terminate_connections else 'refuse if there are'} other sessions "
         f"on {database}",
         f"3. back up {database} into {request.backup_dir} and verify that backup",
