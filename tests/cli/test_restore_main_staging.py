@@ -116,7 +116,8 @@ def test_a_restore_that_would_not_fit_the_main_databases_disk_is_refused_with_th
         text = said(done)
         assert done.returncode == 3, text
         assert done.stderr == refused
-        assert "step " not in text  # refused before step 1: no verification, no safety backup
+        # refused as step 1 begins, once the backup is copied: no verification, no safety backup
+        assert "step 2/5" not in text and "throwaway" not in text
         assert main.facts() == before and main.databases() == [main.name]
         assert sorted(p.name for p in (tmp_path / "b").iterdir()) == backups
         oid = main.execute(f"SELECT oid FROM pg_database WHERE datname = '{main.name}'", "postgres")[0][0]
@@ -295,8 +296,6 @@ def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live
     pg_default database lives: the restore says the free space was not checked, and why, then goes on
     (here to step 1, which refuses the cut-short backup)."""
     dump = backup(main, tmp_path, *main.tools)
-    text = dump.read_text()
-    dump.write_text(text[: text.index("COPY lift_simulator.scenario")])
     role = f"lift_deployer_{main.name[5:]}"
     main.execute(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'deploy' IN ROLE lift_admin", "postgres")
     try:
@@ -308,6 +307,9 @@ def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live
         )
         dry = liftbackup("restore", dump, "--dry-run", *main.tools, env={"LIFTBACKUP_DSN": deployer})
         assert dry.returncode == 0 and dry.stderr == warning, said(dry)
+        text = dump.read_text()
+        dump.write_text(text[: text.index("COPY lift_simulator.scenario")])
+        Path(f"{dump}.manifest.json").unlink()  # else step 1 refuses the changed file before the restore
         done = liftbackup("restore", dump, "--yes", *main.tools, env={"LIFTBACKUP_DSN": deployer})
         assert done.returncode == 1, said(done)
         assert done.stderr.startswith(warning)
