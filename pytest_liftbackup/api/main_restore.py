@@ -72,7 +72,10 @@ class MainRestoreResult:
 def preflight(request: MainRestore) -> Target:
     """Before anything runs: the DSN works, the role may do every step, no one else is connected."""
     target = Target(request.dsn)
-    if missing := target.missing_privileges(request.terminate_connections, bool(request.tables)):
+    trusted = request.config.trusted
+    if missing := target.missing_privileges(
+        request.terminate_connections, bool(request.tables), staging_role=not trusted
+    ):
         raise TargetRefused(f"{target.user} lacks what this restore needs: {'; '.join(missing)}; {UNCHANGED}")
     if not request.terminate_connections and (sessions := target.sessions()):
         raise TargetRefused(*_busy(target.database, sessions))

@@ -329,12 +329,14 @@ def restore(
     superuser: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     as_us: bool = False,
+    owners_later: bool = False,
 ) -> RestoreStats:
     """Run pg_restore; returns what was skipped and what the superuser did (extensions, elevation).
     `superuser`: how to reach our own server's maintenance database as superuser.
 
     `progress(TOC entries done, TOC entries in all)` is called about twice a second; `as_us`: the server
-    is the user's own, pg_restore runs as ourselves (see ArchiveAccess)."""
+    is the user's own, pg_restore runs as ourselves (see ArchiveAccess); `owners_later`: the plan's
+    ownership statements are left to the caller (restore/owners)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
     plan = plan or ArchivePlan(RoleTally())
     stats = RestoreStats(dict(plan.stats.skipped))
@@ -343,8 +345,8 @@ def restore(
     args += _use_list(access, plan.excluded)
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
-    elif superuser:
-        args.append("--no-owner")  # ownership is set afterwards, as _elevation allows (see _set_owners)
+    elif superuser or owners_later:
+        args.append("--no-owner")  # ownership is set afterwards (see _set_owners, restore/owners)
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
     args += ["--dbname", conninfo["dbname"]]
@@ -366,7 +368,7 @@ def restore(
             location=entry,
             statement=statement,
         )
-    if restores_ownership and superuser:
+    if restores_ownership and superuser and not owners_later:
         stats.superuser_statements += _set_owners(info, plan, conninfo, superuser)
     if not restores_ownership:
         stats.skip(NOT_OWNED)
