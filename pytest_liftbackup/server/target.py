@@ -327,8 +327,9 @@ class Target:
                 sql.Identifier(name), sql.Identifier(owner or original_owner), sql.Literal(encoding)
             ),
             sql.SQL("LC_COLLATE {} LC_CTYPE {}").format(sql.Literal(collate), sql.Literal(ctype)),
-            sql.SQL("TABLESPACE {}").format(sql.Identifier(tablespace)),
         ]
+        if tablespace != "pg_default":  # template0's: naming it would ask a non-superuser for CREATE on it
+            parts.append(sql.SQL("TABLESPACE {}").format(sql.Identifier(tablespace)))
         if provider_code == "i" and icu:
             parts.append(sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(icu)))
         elif provider_code == "b" and icu:

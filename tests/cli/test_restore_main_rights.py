@@ -1,0 +1,204 @@
+"""`liftbackup restore`: staging is restored with the dump owners' rights, never the DSN user's.
+
+Each backup here is a real pg_dump of a copy of lift_simulator with extra objects; every test runs against
+the embedded PostgreSQL 18 and the system PostgreSQL 15 (fixture `main`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import PASSWORD, Live, liftbackup, said
+from tests.cli.test_backup_and_verify import backup
+
+STAGING_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'liftbackup\\_staging\\_%'"
+# Owner and grants of every schema, relation and routine of the dump's (not PostgreSQL's own).
+OWNERS = """
+SELECT 'schema', nspname, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace
+ WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+UNION ALL
+SELECT 'relation', n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner), c.relacl::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT 'routine', n.nspname || '.' || p.oid::regprocedure::text, pg_get_userbyid(p.proowner), p.proacl::text
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+ORDER BY 1, 2
+"""
+
+
+def _rolsuper(main: Live, role: str) -> bool | None:
+    rows = main.execute(f"SELECT rolsuper FROM pg_roles WHERE rolname = '{role}'", "postgres")
+    return bool(rows[0][0]) if rows else None
+
+
+@pytest.fixture
+def app_role(main: Live) -> Iterator[None]:
+    """lift_app as the application's login; made an ordinary role again whatever a test did to it."""
+    yield
+    main.execute("ALTER ROLE lift_app NOSUPERUSER", "postgres")
+
+
+def _tamper(dump: Path, sql: str) -> None:
+    """Add `sql` after the dump's header, and regenerate its manifest (an unencrypted manifest is
+    not authenticated: whoever can write the backup folder can do this)."""
+    text = dump.read_text()
+    header = "SET row_security = off;\n"
+    assert header in text
+    dump.write_text(text.replace(header, header + "\n" + sql + "\n", 1))
+    manifest = Path(f"{dump}.manifest.json")
+    facts = json.loads(manifest.read_text())
+    facts["sha256"] = hashlib.sha256(dump.read_bytes()).hexdigest()
+    facts["size"] = dump.stat().st_size
+    manifest.write_text(json.dumps(facts))
+
+
+def test_an_honest_backup_cannot_make_its_application_role_superuser(
+    main: Live, tmp_path: Path, app_role: None
+) -> None:
+    canary = tmp_path / "canary"
+    tmp_path.chmod(0o777)
+    main.execute(
+        "CREATE SCHEMA app AUTHORIZATION lift_admin; GRANT USAGE, CREATE ON SCHEMA app TO lift_app; "
+        "SET ROLE lift_app; "
+        "CREATE FUNCTION app.plausible(v integer) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN "
+        "IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN "
+        "EXECUTE 'ALTER ROLE lift_app SUPERUSER'; "
+        f"EXECUTE $c$COPY (SELECT 1) TO PROGRAM 'touch {canary}'$c$; "
+        "END IF; RETURN v > 0; END $f$; "
+        "CREATE TABLE app.reading (v integer CHECK (app.plausible(v))); "
+        "INSERT INTO app.reading VALUES (1), (2), (3); "
+        "GRANT SELECT ON app.reading TO lift_admin; RESET ROLE"
+    )
+    dump = backup(main, tmp_path / "backups", *main.tools)
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", "--json", *main.tools)
+    assert done.returncode == 0, said(done)
+    assert _rolsuper(main, "lift_app") is False
+    assert not canary.exists()
+    previous = json.loads(done.stdout)["previous"]
+    restored = main.execute(OWNERS)
+    assert restored == main.execute(OWNERS, previous)
+    owners = {(kind, name): owner for kind, name, owner, _ in restored}
+    assert owners[("relation", "app.reading")] == "lift_app"
+    assert owners[("routine", "app.app.plausible(integer)")] == "lift_app"
+    assert owners[("schema", "app")] == owners[("relation", "lift_simulator.lift_system")] == "lift_admin"
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_a_tampered_backup_cannot_create_a_superuser(main: Live, tmp_path: Path) -> None:
+    dump = backup(main, tmp_path, *main.tools)
+    _tamper(
+        dump,
+        "DO $$ BEGIN IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN "
+        "CREATE ROLE lift_intruder LOGIN SUPERUSER PASSWORD 'in'; END IF; END $$;",
+    )
+    try:
+        done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+        assert done.returncode == 0, said(done)
+        assert _rolsuper(main, "lift_intruder") is None
+        assert f"restored {dump.name} into {main.name}; the previous database is kept as" in done.stdout
+    finally:
+        main.execute("DROP ROLE IF EXISTS lift_intruder", "postgres")
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_a_dump_acting_only_in_staging_cannot_change_the_main_database(main: Live, tmp_path: Path) -> None:
+    dump = backup(main, tmp_path, *main.tools)
+    in_staging = "IF current_database() LIKE '%\\_liftbackup\\_staging\\_%' THEN"
+    _tamper(
+        dump,
+        f"DO $$ BEGIN {in_staging} "
+        f"EXECUTE 'ALTER DATABASE {main.name} SET default_transaction_read_only = on'; "
+        f"EXECUTE 'COMMENT ON DATABASE {main.name} IS ''planted'''; END IF; END $$;\n"
+        f"DO $$ BEGIN {in_staging} RAISE EXCEPTION 'failing on purpose'; END IF; END $$;",
+    )
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    assert "the restore into the staging database failed; the main database was not changed" in done.stderr
+    setting = "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE datname = '{}'"
+    assert main.execute(setting.format(main.name), "postgres") == []
+    comment = f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{main.name}'"
+    assert main.execute(comment, "postgres") == [(None,)]
+    main.execute(
+        "CREATE TABLE lift_simulator.still_writable (x integer); DROP TABLE lift_simulator.still_writable"
+    )
+    assert main.databases() == [main.name]
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+@pytest.mark.parametrize("user", ["superuser", "deployer"])
+def test_settings_a_dump_attached_to_staging_do_not_survive_the_swap(
+    user: str, main: Live, tmp_path: Path
+) -> None:
+    """The superuser DSN and the documented non-superuser one: CREATEDB, CREATEROLE, member of the
+    database's owner."""
+    if user == "deployer":
+        main.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lift_deploy') THEN "
+            f"CREATE ROLE lift_deploy LOGIN CREATEDB CREATEROLE PASSWORD '{PASSWORD}'; "
+            "GRANT lift_admin TO lift_deploy; END IF; END $$",
+            "postgres",
+        )
+        main.user = "lift_deploy"
+    dump = backup(main, tmp_path, *main.tools)
+    _tamper(
+        dump,
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = shadow, public', "
+        "current_database()); END $$;",
+    )
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 0, said(done)
+    setting = "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE datname = '{}'"
+    assert main.execute(setting.format(main.name), "postgres") == []
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_objects_given_to_a_superuser_are_refused_unless_trusted(main: Live, tmp_path: Path) -> None:
+    main.execute(
+        "CREATE TABLE lift_simulator.audit (x integer); ALTER TABLE lift_simulator.audit OWNER TO lift_ops"
+    )
+    dump = backup(main, tmp_path / "b", *main.tools)
+    line = dump.read_text().splitlines().index("ALTER TABLE lift_simulator.audit OWNER TO lift_ops;") + 1
+    before = main.facts()
+
+    plan = liftbackup("restore", dump, "--dsn", main.dsn, "--dry-run", *main.tools)
+    assert plan.returncode == 0, said(plan)
+    assert (
+        f"4. restore into a staging database beside {main.name} as liftbackup_staging_… "
+        "(the dump's owners' rights) and run the checks there"
+    ) in plan.stdout.splitlines()
+    asked = liftbackup("restore", dump, "--dsn", main.dsn, *main.tools)
+    assert (
+        f"liftbackup: refused: restore {dump.name} into {main.name}, restored as liftbackup_staging_… "
+        "(the dump's owners' rights) needs a confirmation"
+    ) in asked.stderr
+
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    assert (
+        f"{dump}:{line}: refused: the dump hands its objects to lift_ops, a superuser: its code would run "
+        "with those rights; pass --trusted to restore a backup you trust as the DSN's user"
+    ) in done.stderr
+    assert main.facts() == before and main.databases() == [main.name]
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+    trusted = [*main.tools, "--trusted"]
+    plan = liftbackup("restore", dump, "--dsn", main.dsn, "--dry-run", *trusted)
+    assert (
+        f"4. restore into a staging database beside {main.name} as lift_ops with its full rights "
+        "(--trusted) and run the checks there"
+    ) in plan.stdout.splitlines()
+    asked = liftbackup("restore", dump, "--dsn", main.dsn, *trusted)
+    assert (
+        f"liftbackup: refused: restore {dump.name} into {main.name}, restored as lift_ops with its full "
+        "rights (--trusted) needs a confirmation"
+    ) in asked.stderr
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *trusted)
+    assert done.returncode == 0, said(done)
+    owner = "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'lift_simulator.audit'::regclass"
+    assert main.execute(owner) == [("lift_ops",)]
