@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +46,15 @@ def app_role(main: Live) -> Iterator[None]:
     main.execute("ALTER ROLE lift_app NOSUPERUSER", "postgres")
 
 
+@pytest.fixture
+def canary_dir() -> Iterator[Path]:
+    """A folder the server's OS user may write in: a program run by the server would leave a file."""
+    folder = Path(tempfile.mkdtemp(prefix="liftbackup-canary-"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder)
+
+
 def _tamper(dump: Path, sql: str) -> None:
     """Add `sql` after the dump's header, and regenerate its manifest (an unencrypted manifest is
     not authenticated: whoever can write the backup folder can do this)."""
@@ -59,10 +70,9 @@ def _tamper(dump: Path, sql: str) -> None:
 
 
 def test_an_honest_backup_cannot_make_its_application_role_superuser(
-    main: Live, tmp_path: Path, app_role: None
+    main: Live, tmp_path: Path, app_role: None, canary_dir: Path
 ) -> None:
-    canary = tmp_path / "canary"
-    tmp_path.chmod(0o777)
+    canary = canary_dir / "canary"
     main.execute(
         "CREATE SCHEMA app AUTHORIZATION lift_admin; GRANT USAGE, CREATE ON SCHEMA app TO lift_app; "
         "SET ROLE lift_app; "
