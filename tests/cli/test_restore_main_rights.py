@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pytest_liftbackup.server.databases import pg_env
 from tests.cli.conftest import PASSWORD, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import backup
 
@@ -212,3 +215,122 @@ def test_objects_given_to_a_superuser_are_refused_unless_trusted(main: Live, tmp
     assert done.returncode == 0, said(done)
     owner = "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'lift_simulator.audit'::regclass"
     assert main.execute(owner) == [("lift_ops",)]
+
+
+def _before_the_trailer(dump: Path, sql: str) -> int:
+    """Add `sql` as the dump's last statement (every object exists by then); the line it is on."""
+    text = dump.read_text()
+    trailer = "--\n-- PostgreSQL database dump complete"
+    at = text.index(trailer)
+    dump.write_text(text[:at] + sql + "\n\n" + text[at:])
+    _tamper(dump, "")  # the manifest regenerated
+    return next(n for n, line in enumerate(dump.read_text().splitlines(), 1) if line == sql)
+
+
+def test_an_owner_statement_with_more_in_it_never_runs_as_the_dsn_user(main: Live, tmp_path: Path) -> None:
+    main.execute("GRANT CREATE ON SCHEMA lift_simulator TO lift_app")  # the verification's restore may
+    dump = backup(main, tmp_path, *main.tools)
+    line = _before_the_trailer(
+        dump, "ALTER TABLE lift_simulator.lift_system ADD CONSTRAINT planted CHECK (true), OWNER TO lift_app;"
+    )
+    before = main.facts()
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    refused = (
+        'must be able to SET ROLE "lift_app"' if main.major >= 16 else 'must be member of role "lift_app"'
+    )
+    assert (
+        "the restore into the staging database failed; the main database was not changed: "
+        f"{dump}:{line}: restore failed (ACL SCHEMA lift_simulator): {refused}\n"
+    ) in done.stderr
+    assert main.facts() == before and main.databases() == [main.name]
+    assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_a_dump_made_with_set_session_authorization_is_refused_unless_trusted(
+    main: Live, tmp_path: Path
+) -> None:
+    dump = tmp_path / f"{main.name}.sql"
+    pg_dump = (main.pg_bin / "pg_dump") if main.pg_bin else main.server.binaries.tool("pg_dump")
+    made = subprocess.run(
+        [str(pg_dump), "--use-set-session-authorization", "-f", str(dump), main.name],
+        env={**os.environ, **pg_env(main.server.admin_conninfo(main.name))},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    line = next(
+        n
+        for n, text in enumerate(dump.read_text().splitlines(), 1)
+        if text.startswith("SET SESSION AUTHORIZATION")
+    )
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    assert (
+        f"{dump}:{line}: refused: the dump was written with --use-set-session-authorization, which the "
+        "staging role (a member of no role) cannot follow; take the backup without it, or pass --trusted "
+        "to restore a backup you trust as the DSN's user"
+    ) in done.stderr
+    assert main.databases() == [main.name] and main.execute(STAGING_ROLES, "postgres") == []
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", "--trusted", *main.tools)
+    assert done.returncode == 0, said(done)
+
+
+def test_a_non_superuser_needs_createrole_unless_trusted(main: Live, tmp_path: Path) -> None:
+    main.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lift_nocreaterole') THEN "
+        f"CREATE ROLE lift_nocreaterole LOGIN CREATEDB PASSWORD '{PASSWORD}'; "
+        "GRANT lift_admin TO lift_nocreaterole; END IF; END $$",
+        "postgres",
+    )
+    main.user = "lift_nocreaterole"
+    dump = backup(main, tmp_path, *main.tools)
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 3, said(done)
+    assert (
+        "liftbackup: refused: lift_nocreaterole lacks what this restore needs: CREATEROLE (to create the "
+        "role the backup is restored as; or pass --trusted to restore it as lift_nocreaterole with its "
+        "full rights); the main database was not changed"
+    ) in done.stderr
+    assert main.databases() == [main.name]
+    plan = liftbackup("restore", dump, "--dsn", main.dsn, "--dry-run", "--trusted", *main.tools)
+    assert plan.returncode == 0, said(plan)
+
+
+@pytest.fixture
+def tablespace(main: Live) -> Iterator[str]:
+    """A tablespace the main database lives in; dropped after the databases in it."""
+    name = f"ts_{main.name}"
+    folder = main.server.workdir / name
+    folder.mkdir()
+    if main.server.os_user is not None:
+        os.chown(folder, main.server.os_user.uid, main.server.os_user.gid)
+    main.execute(f"CREATE TABLESPACE {name} LOCATION '{folder}'", "postgres")
+    main.execute(f"ALTER DATABASE {main.name} SET TABLESPACE {name}", "postgres")
+    yield name
+    for other in main.databases():
+        main.execute(f"DROP DATABASE IF EXISTS {other} WITH (FORCE)", "postgres")
+    main.execute(f"DROP TABLESPACE {name}", "postgres")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_staging_is_closed_to_public_until_the_swap_and_in_the_original_tablespace(
+    main: Live, tmp_path: Path, tablespace: str
+) -> None:
+    checks = tmp_path / "checks.yml"
+    checks.write_text(
+        "checks:\n  closed_to_public:\n    sql: SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.rolname = "
+        "'lift_weak' AND pg_catalog.has_database_privilege(r.oid, current_database(), 'CONNECT')\n"
+    )
+    dump = backup(main, tmp_path / "b", *main.tools)
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", "--checks", checks, *main.tools)
+    assert done.returncode == 0, said(done)
+    row = main.execute(
+        "SELECT t.spcname, d.datacl IS NULL OR has_database_privilege('lift_weak', d.datname, 'CONNECT') "
+        f"FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = '{main.name}'",
+        "postgres",
+    )
+    assert row == [(tablespace, True)]
+    assert main.execute(f"SELECT has_database_privilege('lift_weak', '{main.name}', 'TEMP')", "postgres") == [
+        (True,)
+    ]
