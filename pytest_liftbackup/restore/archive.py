@@ -245,6 +245,7 @@ class ArchivePlan:
     wanted_extensions: set[str] = field(default_factory=set)  # every extension the archive creates
     shape: DatabaseShape | None = None  # what its CREATE DATABASE asks for (every archive has one)
     ownership: list[Statement] = field(default_factory=list)  # its ALTER ... OWNER TO, in restore order
+    default_acls: list[Statement] = field(default_factory=list)  # its ALTER DEFAULT PRIVILEGES FOR ROLE
     stats: RestoreStats = field(default_factory=RestoreStats)  # what is skipped (see restore/skips)
     excluded: list[str] = field(default_factory=list)  # "DESC - TAG" of TOC entries pg_restore skips
 
@@ -280,6 +281,8 @@ def check_and_plan(
                 continue  # the source database's are not restored without --create anyway
             if new_owner(event):
                 plan.ownership.append(event)
+            if event.entry is not None and event.entry.type == "DEFAULT ACL":
+                plan.default_acls.append(event)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
                 name = event.entry.name.removeprefix("EXTENSION ")
@@ -342,7 +345,8 @@ def restore(
     stats = RestoreStats(dict(plan.stats.skipped))
     if plan.extensions and superuser:
         stats.superuser_statements += _create_extensions(plan, superuser, conninfo["dbname"])
-    args += _use_list(access, plan.excluded)
+    # owners_later: default privileges name their role, which the restoring role may not act for
+    args += _use_list(access, plan.excluded + (["DEFAULT ACL"] if owners_later else []))
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
     elif superuser or owners_later:

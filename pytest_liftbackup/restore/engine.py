@@ -275,7 +275,7 @@ def _run(
             owners_later=owners is not None,
         )
         if owners is not None and read.plan is not None:
-            owners += read.plan.ownership
+            owners += read.plan.ownership + read.plan.default_acls
     outcome.skipped = stats.skipped
     outcome.elevated = stats.superuser_statements
     outcome.warnings += stats.warnings

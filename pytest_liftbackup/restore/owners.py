@@ -120,6 +120,14 @@ def _refusal(info: DumpInfo, statement: Statement, role: str, why: str) -> Resto
     return RestoreError(*parts, location=f"line {statement.line}", statement=_text(statement))
 
 
+def _not_pg_dumps(info: DumpInfo, statement: Statement) -> RestoreError:
+    return RestoreError(
+        f"{info.path}: refused {statement.entry or 'an ownership statement'}: it is not of the shape "
+        "pg_dump writes, so the archive was crafted or damaged",
+        statement=_text(statement),
+    )
+
+
 def apply(info: DumpInfo, statements: list[Statement], admin: Mapping[str, str], database: str) -> int:
     """Run the collected ownership `statements` in `database` as the DSN's user (`admin`: its
     maintenance database), after checking each role; returns how many ran. Raises RestoreError."""
@@ -128,6 +136,8 @@ def apply(info: DumpInfo, statements: list[Statement], admin: Mapping[str, str],
     with into_dump_database(admin, database) as conn:
         superuser = is_superuser(conn)
         for statement in statements:
+            if not deferred(statement):  # an archive's entry of another shape than pg_dump's
+                raise _not_pg_dumps(info, statement)
             role, schema, is_schema = _role_of(statement)
             if why := _why_refused(conn, role):
                 raise _refusal(info, statement, role, why)

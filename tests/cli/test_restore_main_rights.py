@@ -23,14 +23,14 @@ from tests.cli.test_backup_and_verify import backup
 STAGING_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'liftbackup\\_staging\\_%'"
 # Owner and grants of every schema, relation and routine of the dump's (not PostgreSQL's own).
 OWNERS = """
-SELECT 'schema', nspname, pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace
+SELECT 'schema', nspname, pg_get_userbyid(nspowner), (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(nspacl) a)::text FROM pg_namespace
  WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
 UNION ALL
-SELECT 'relation', n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner), c.relacl::text
+SELECT 'relation', n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner), (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(c.relacl) a)::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
 UNION ALL
-SELECT 'routine', n.nspname || '.' || p.oid::regprocedure::text, pg_get_userbyid(p.proowner), p.proacl::text
+SELECT 'routine', n.nspname || '.' || p.oid::regprocedure::text, pg_get_userbyid(p.proowner), (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(p.proacl) a)::text
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
 ORDER BY 1, 2
@@ -334,3 +334,25 @@ def test_staging_is_closed_to_public_until_the_swap_and_in_the_original_tablespa
     assert main.execute(f"SELECT has_database_privilege('lift_weak', '{main.name}', 'TEMP')", "postgres") == [
         (True,)
     ]
+
+
+@pytest.mark.parametrize("form", ["plain", "custom"])
+def test_owners_grants_and_default_privileges_restore_as_they_were(
+    form: str, main: Live, tmp_path: Path
+) -> None:
+    main.execute(
+        "CREATE SCHEMA app AUTHORIZATION lift_admin; GRANT USAGE, CREATE ON SCHEMA app TO lift_app; "
+        "ALTER DEFAULT PRIVILEGES FOR ROLE lift_admin IN SCHEMA lift_simulator GRANT SELECT ON TABLES TO lift_app; "
+        "ALTER DEFAULT PRIVILEGES FOR ROLE lift_app GRANT SELECT ON TABLES TO lift_admin; "
+        "SET ROLE lift_app; CREATE TABLE app.note (x integer); CREATE VIEW app.notes AS SELECT x FROM app.note; "
+        "CREATE SEQUENCE app.counter; CREATE FUNCTION app.twice(a integer) RETURNS integer LANGUAGE sql "
+        "AS 'SELECT 2 * a'; RESET ROLE"
+    )
+    defaults = "SELECT pg_get_userbyid(defaclrole), defaclnamespace::regnamespace::text, defaclobjtype, (SELECT array_agg(a::text ORDER BY a::text) FROM unnest(defaclacl) a)::text FROM pg_default_acl ORDER BY 1, 2, 3"
+    dump = backup(main, tmp_path / "b", "--format", form, *main.tools)
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", "--json", *main.tools)
+    assert done.returncode == 0, said(done)
+    previous = json.loads(done.stdout)["previous"]
+    assert main.execute(OWNERS) == main.execute(OWNERS, previous)
+    assert main.execute(defaults) == main.execute(defaults, previous) != []
+    assert main.execute(STAGING_ROLES, "postgres") == []
