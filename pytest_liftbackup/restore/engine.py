@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._errors import LiftbackupError, RestoreError, Setting
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.dump.sql_script import Statement
@@ -348,9 +348,11 @@ def restore(
                             outcome.elevated += _owners.apply(
                                 info, owners, host.admin_conninfo(), database.name
                             )
-                    except (LiftbackupError, psycopg.Error):
+                    except (LiftbackupError, psycopg.Error) as exc:
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: ", *guard.tripped) from None
+                        if as_staging_role and isinstance(exc, RestoreError):
+                            raise _as_staging_role(exc, database.restorer) from None
                         raise
                 if reason := guard.final_look():
                     raise RestoreError(f"{info.path}: ", *reason)
@@ -408,6 +410,24 @@ class _HostStart:
             raise self._error
         assert self._host is not None
         return self._host
+
+
+def _as_staging_role(error: RestoreError, role: str) -> RestoreError:
+    """A privilege the staging role lacks (a role, a program, another database): whose rights the
+    backup ran with, and the way out for a backup one trusts."""
+    if Setting.TRUSTED in error.parts:  # restore/extensions.with_hint said it already
+        return error
+    if "SQLSTATE: 42501" not in error.detail and "permission denied" not in str(error):
+        return error
+    return RestoreError(
+        *error.parts,
+        f" (the backup runs as {role}, with its owners' rights only; pass ",
+        Setting.TRUSTED,
+        " to restore a backup you trust as the DSN's user)",
+        location=error.location,
+        statement=error.statement,
+        detail=error.detail,
+    )
 
 
 def _superuser_for(host: Host, throwaway: bool, trusted: bool) -> dict[str, str] | None:

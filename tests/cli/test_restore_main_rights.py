@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +41,18 @@ DEFAULTS = (
     "SELECT pg_get_userbyid(defaclrole), defaclnamespace::regnamespace::text, defaclobjtype, "
     "(SELECT array_agg(a::text ORDER BY a::text) FROM unnest(defaclacl) a)::text FROM pg_default_acl ORDER BY 1, 2, 3"
 )
+
+AS_STAGING = (
+    "(the backup runs as liftbackup_staging_{}, with its owners' rights only; pass --trusted to restore "
+    "a backup you trust as the DSN's user)"
+)
+
+
+def _staging_role(text: str) -> str:
+    """The 8 hex digits of the staging role a message names (a new one each run)."""
+    found = re.search(r"as liftbackup_staging_([0-9a-f]{8}), with", text)
+    assert found, text
+    return found.group(1)
 
 
 def _rolsuper(main: Live, role: str) -> bool | None:
@@ -252,7 +265,8 @@ def test_an_owner_statement_with_more_in_it_never_runs_as_the_dsn_user(main: Liv
     )
     assert (
         "the restore into the staging database failed; the main database was not changed: "
-        f"{dump}:{line}: restore failed (ACL SCHEMA lift_simulator): {refused}\n"
+        f"{dump}:{line}: restore failed (ACL SCHEMA lift_simulator): {refused} "
+        + AS_STAGING.format(_staging_role(done.stderr))
     ) in done.stderr
     assert main.facts() == before and main.databases() == [main.name]
     assert main.execute(STAGING_ROLES, "postgres") == []
@@ -369,3 +383,28 @@ def test_what_needs_a_superuser_in_the_database_is_done_for_the_staging_role(
     settings = "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE datname = '{}'"
     assert main.execute(settings.format(main.name), "postgres") == []
     assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_a_program_the_dump_runs_in_staging_is_refused_saying_why(main: Live, tmp_path: Path) -> None:
+    dump = backup(main, tmp_path, *main.tools)
+    line = _before_the_trailer(
+        dump,
+        "DO $$ BEGIN IF current_database() LIKE '%\\_liftbackup\\_staging\\_%' THEN "
+        "COPY (SELECT 1) TO PROGRAM 'true'; END IF; END $$;",
+    )
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    assert (
+        "liftbackup: the restore into the staging database failed; the main database was not changed: "
+        f"{dump}:{line}: restore failed (FK CONSTRAINT " in done.stderr
+    )
+    role = AS_STAGING.format(_staging_role(done.stderr)) if main.major >= 16 else ""
+    refused = (
+        f"permission denied to COPY to or from an external program {role}"
+        if main.major >= 16
+        else "must be superuser or have privileges of the pg_execute_server_program role to COPY to or "
+        "from an external program; this dump needs a superuser for that, which an untrusted dump never "
+        "gets: pass --trusted if the dump is yours"
+    )
+    assert f"): {refused}\n" in done.stderr
+    assert main.databases() == [main.name] and main.execute(STAGING_ROLES, "postgres") == []
