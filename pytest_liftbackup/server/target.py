@@ -36,7 +36,6 @@ from pytest_liftbackup.server.databases import (
 PRE_RESTORE = "_pre_restore_"
 ROLLED_BACK = "_rolled_back_"
 STAGING = "_liftbackup_staging_"
-UNCHANGED = "the main database was not changed"
 
 
 class TargetRefused(LiftbackupError):
@@ -129,7 +128,7 @@ class Target:
                 f"{self.user} may not create the staging role the dump restores as (CREATEROLE); "
                 "grant it, or pass ",
                 Setting.TRUSTED,
-                f" to restore as {self.user} with its full rights; {UNCHANGED}",
+                f" to restore as {self.user} with its full rights",
             ) from None
         self._role = role
         login = {**self.admin_conninfo(name), "user": role, "password": password}
@@ -224,8 +223,10 @@ class Target:
             _end_sessions(conn, self.database)
         return ended
 
-    def missing_privileges(self, terminate: bool, selective: bool, staging_role: bool = False) -> list[str]:
-        """What the DSN's role lacks for the steps asked for, in words (`staging_role`: staging is
+    def missing_privileges(
+        self, terminate: bool, selective: bool, as_staging_role: bool = False
+    ) -> list[str]:
+        """What the DSN's role lacks for the steps asked for, in words (`as_staging_role`: staging is
         restored as a role of ours, which it must create)."""
         if self.superuser:
             return []
@@ -247,7 +248,7 @@ class Target:
             missing.append(
                 f"membership in the owner of {self.database} (to rename it and give the new one its owner)"
             )
-        if staging_role and not createrole:
+        if as_staging_role and not createrole:
             missing.append(
                 "CREATEROLE (to create the role the backup is restored as; or pass --trusted to restore "
                 f"it as {self.user} with its full rights)"
