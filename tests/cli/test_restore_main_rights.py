@@ -10,8 +10,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import pytest
 from pytest_liftbackup.server.databases import pg_env
 from tests.cli.conftest import PASSWORD, Live, liftbackup, said
 from tests.cli.test_backup_and_verify import backup
+from tests.helpers import REPO
 
 STAGING_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'liftbackup\\_staging\\_%'"
 # Owner and grants of every schema, relation and routine of the dump's (not PostgreSQL's own).
@@ -407,4 +411,53 @@ def test_a_program_the_dump_runs_in_staging_is_refused_saying_why(main: Live, tm
         "gets: pass --trusted if the dump is yours"
     )
     assert f"): {refused}\n" in done.stderr
+    assert main.databases() == [main.name] and main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_interrupted_while_the_dump_runs_as_the_staging_role_leaves_no_role(
+    main: Live, tmp_path: Path
+) -> None:
+    dump = backup(main, tmp_path, *main.tools)
+    _before_the_trailer(
+        dump,
+        "DO $$ BEGIN IF current_database() LIKE '%\\_liftbackup\\_staging\\_%' THEN "
+        "PERFORM pg_catalog.pg_sleep(120); END IF; END $$;",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest_liftbackup",
+            "restore",
+            str(dump),
+            "--dsn",
+            main.dsn,
+            "--yes",
+            *main.tools,
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sleeping = (
+        "SELECT usename FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' "
+        "AND pid <> pg_backend_pid() AND datname LIKE '%\\_liftbackup\\_staging\\_%'"
+    )
+    try:
+        for _ in range(600):
+            if found := main.execute(sleeping, "postgres"):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the dump never ran in the staging database")
+        assert str(found[0][0]).startswith("liftbackup_staging_")  # the dump runs as our role, not lift_ops
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "liftbackup: interrupted" in err and "Traceback" not in err
     assert main.databases() == [main.name] and main.execute(STAGING_ROLES, "postgres") == []
