@@ -461,3 +461,41 @@ def test_interrupted_while_the_dump_runs_as_the_staging_role_leaves_no_role(
     assert proc.returncode == 130, err
     assert "liftbackup: interrupted" in err and "Traceback" not in err
     assert main.databases() == [main.name] and main.execute(STAGING_ROLES, "postgres") == []
+
+
+@pytest.mark.parametrize(
+    ("role", "why"),
+    [
+        (
+            "lift_runner",
+            "a member of pg_execute_server_program / pg_read_server_files / pg_write_server_files",
+        ),
+        ("lift_gone", "a role that does not exist on this server"),
+    ],
+)
+def test_objects_given_to_a_role_reaching_files_or_to_no_role_are_refused(
+    role: str, why: str, main: Live, tmp_path: Path
+) -> None:
+    main.execute(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+        f"CREATE ROLE {role} NOLOGIN; END IF; END $$"
+        + ("; GRANT pg_read_server_files TO lift_runner" if role == "lift_runner" else ""),
+        "postgres",
+    )
+    main.execute(
+        f"CREATE TABLE lift_simulator.audit (x integer); ALTER TABLE lift_simulator.audit OWNER TO {role}"
+    )
+    dump = backup(main, tmp_path, *main.tools)
+    line = dump.read_text().splitlines().index(f"ALTER TABLE lift_simulator.audit OWNER TO {role};") + 1
+    if role == "lift_gone":
+        main.execute("DROP TABLE lift_simulator.audit")
+        main.execute("DROP ROLE lift_gone", "postgres")
+    before = main.facts()
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", *main.tools)
+    assert done.returncode == 1, said(done)
+    assert (
+        f"{dump}:{line}: refused: the dump hands its objects to {role}, {why}: its code would run with those "
+        "rights; pass --trusted to restore a backup you trust as the DSN's user"
+    ) in done.stderr
+    assert main.facts() == before and main.databases() == [main.name]
+    assert main.execute(STAGING_ROLES, "postgres") == []
