@@ -89,7 +89,9 @@ class MainRestoreResult:
 def preflight(request: MainRestore) -> Target:
     """Before anything runs: the DSN works, the role may do every step, no one else is connected."""
     target = Target(request.dsn)
-    if missing := target.missing_privileges(request.terminate_connections, bool(request.tables)):
+    if missing := target.missing_privileges(
+        request.terminate_connections, bool(request.tables), as_staging_role=not request.config.trusted
+    ):
         raise TargetRefused(f"{target.user} lacks what this restore needs: {'; '.join(missing)}; {UNCHANGED}")
     if not request.terminate_connections and (sessions := target.sessions()):
         raise TargetRefused(*_busy(target.database, sessions))

@@ -32,6 +32,7 @@ from pytest_liftbackup.cli._console import Console, Exit, Refused
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
 from pytest_liftbackup.cli.verify import problems
 from pytest_liftbackup.restore.limits import human_size
+from pytest_liftbackup.server.staging_role import SHOWN
 
 
 def add_parser(commands: Any) -> None:
@@ -114,11 +115,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return Exit.BAD_INPUT
     target = preflight(request)
     leftovers = report_leftovers(console, target)
-    plan = _plan(request, target.database)
+    plan = _plan(request, target.database, _restored_as(request, target.user))
     if args.dry_run:
         return _dry_run(request, target, plan, console, leftovers)
-    action = f"restore {args.dump.name} into {target.database}" + (
-        f" (tables {', '.join(args.table)})" if args.table else ""
+    action = (
+        f"restore {args.dump.name} into {target.database}"
+        + (f" (tables {', '.join(args.table)})" if args.table else "")
+        + f", restored {_restored_as(request, target.user)}"
     )
     if not args.yes and not sys.stdin.isatty():  # refused before anything runs; asked after step 1
         raise Refused(f"{action} needs a confirmation: run it on a terminal, or pass --yes in scripts")
@@ -295,7 +298,14 @@ def _tell(console: Console, line: str, asking: bool) -> None:
         console.say(line)
 
 
-def _plan(request: MainRestore, database: str) -> list[str]:
+def _restored_as(request: MainRestore, user: str) -> str:
+    """Whose rights the dump's code runs with in step 4."""
+    if request.config.trusted:
+        return f"as {user} with its full rights (--trusted)"
+    return f"as {SHOWN} (the dump's owners' rights)"
+
+
+def _plan(request: MainRestore, database: str, restored_as: str) -> list[str]:
     last = (
         f"5. replace the rows of {', '.join(request.tables)} in {database} in one transaction, "
         "checking foreign keys"
@@ -312,7 +322,7 @@ def _plan(request: MainRestore, database: str) -> list[str]:
         f"2. {'end' if request.terminate_connections else 'refuse if there are'} other sessions "
         f"on {database}",
         f"3. back up {database} into {request.backup_dir} and verify that backup",
-        f"4. restore into a staging database beside {database} and run the checks there",
+        f"4. restore into a staging database beside {database} {restored_as} and run the checks there",
         last,
     ]
 

@@ -245,6 +245,7 @@ class ArchivePlan:
     wanted_extensions: set[str] = field(default_factory=set)  # every extension the archive creates
     shape: DatabaseShape | None = None  # what its CREATE DATABASE asks for (every archive has one)
     ownership: list[Statement] = field(default_factory=list)  # its ALTER ... OWNER TO, in restore order
+    default_acls: list[Statement] = field(default_factory=list)  # its ALTER DEFAULT PRIVILEGES FOR ROLE
     stats: RestoreStats = field(default_factory=RestoreStats)  # what is skipped (see restore/skips)
     excluded: list[str] = field(default_factory=list)  # "DESC - TAG" of TOC entries pg_restore skips
 
@@ -280,6 +281,8 @@ def check_and_plan(
                 continue  # the source database's are not restored without --create anyway
             if new_owner(event):
                 plan.ownership.append(event)
+            if event.entry is not None and event.entry.type == "DEFAULT ACL":
+                plan.default_acls.append(event)
             composed = superuser_statement(event)
             if composed is not None and event.entry is not None:
                 name = event.entry.name.removeprefix("EXTENSION ")
@@ -329,22 +332,25 @@ def restore(
     superuser: dict[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     as_us: bool = False,
+    owners_later: bool = False,
 ) -> RestoreStats:
     """Run pg_restore; returns what was skipped and what the superuser did (extensions, elevation).
     `superuser`: how to reach our own server's maintenance database as superuser.
 
     `progress(TOC entries done, TOC entries in all)` is called about twice a second; `as_us`: the server
-    is the user's own, pg_restore runs as ourselves (see ArchiveAccess)."""
+    is the user's own, pg_restore runs as ourselves (see ArchiveAccess); `owners_later`: the plan's
+    ownership statements are left to the caller (restore/owners)."""
     args = ["--exit-on-error", "--verbose", "--no-password"]
     plan = plan or ArchivePlan(RoleTally())
     stats = RestoreStats(dict(plan.stats.skipped))
     if plan.extensions and superuser:
         stats.superuser_statements += _create_extensions(plan, superuser, conninfo["dbname"])
-    args += _use_list(access, plan.excluded)
+    # owners_later: default privileges name their role, which the restoring role may not act for
+    args += _use_list(access, plan.excluded + (["DEFAULT ACL"] if owners_later else []))
     if not restores_ownership:
         args += ["--no-owner", "--no-privileges"]
-    elif superuser:
-        args.append("--no-owner")  # ownership is set afterwards, as _elevation allows (see _set_owners)
+    elif superuser or owners_later:
+        args.append("--no-owner")  # ownership is set afterwards (see _set_owners, restore/owners)
     if jobs > 1 and info.format in ("custom", "directory", "directory (in tarball)"):
         args.append(f"--jobs={jobs}")
     args += ["--dbname", conninfo["dbname"]]
@@ -366,7 +372,7 @@ def restore(
             location=entry,
             statement=statement,
         )
-    if restores_ownership and superuser:
+    if restores_ownership and superuser and not owners_later:
         stats.superuser_statements += _set_owners(info, plan, conninfo, superuser)
     if not restores_ownership:
         stats.skip(NOT_OWNED)

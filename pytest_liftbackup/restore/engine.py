@@ -12,17 +12,20 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pytest_liftbackup._errors import LiftbackupError, RestoreError
+from pytest_liftbackup._errors import LiftbackupError, RestoreError, Setting
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
+from pytest_liftbackup.dump.sql_script import Statement
 from pytest_liftbackup.restore import archive as _archive_restore
 from pytest_liftbackup.restore import extensions as _extensions
+from pytest_liftbackup.restore import owners as _owners
 from pytest_liftbackup.restore import plain as _plain_restore
 from pytest_liftbackup.restore.limits import TIME_LIMIT, Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.server.binaries import PgBinaries, having
 from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
 from pytest_liftbackup.server.databases import LOCK_TIMEOUT, Database, Host, elevated, limit_temp_files
+from pytest_liftbackup.server.target import Target
 from pytest_liftbackup.server.throwaway import ThrowawayServer
 from pytest_liftbackup.server.unprivileged import server_user
 from pytest_liftbackup.server.watchdog import Watchdog, entrust
@@ -102,7 +105,7 @@ def _mode(host_kind: str, restorer: str, trusted: bool) -> str:
     if trusted:
         who = "superuser" if host_kind == "throwaway" else "the DSN's user"
         return f"trusted: restored as {who} {restorer}"
-    after = "dropped after the run" if host_kind == "existing" else "no login after the restore"
+    after = "dropped after the run" if host_kind in ("existing", "staging") else "no login after the restore"
     return f"untrusted: restored as {restorer} (no superuser, own role, {after})"
 
 
@@ -231,7 +234,9 @@ def _run(
     options: RestoreOptions,
     deadline: float,
     as_us: bool,
+    owners: list[Statement] | None = None,
 ) -> None:
+    """`owners`: where the dump's ownership statements are collected instead of run (restore/owners)."""
     info, jobs, started = outcome.info, options.jobs, time.perf_counter()
     tell = options.progress
 
@@ -253,6 +258,7 @@ def _run(
             jobs=jobs,
             progress=plain_progress if tell else None,
             deadline=deadline,
+            owners=owners,
         )
     else:
         assert read.access is not None
@@ -266,7 +272,10 @@ def _run(
             superuser=superuser,
             progress=archive_progress if tell else None,
             as_us=as_us,
+            owners_later=owners is not None,
         )
+        if owners is not None and read.plan is not None:
+            owners += read.plan.ownership + read.plan.default_acls
     outcome.skipped = stats.skipped
     outcome.elevated = stats.superuser_statements
     outcome.warnings += stats.warnings
@@ -313,18 +322,37 @@ def restore(
                     f"{info.path}: ", *_extensions.unavailable(lacking, host.description, elsewhere)
                 )
             database = _new_database(outcome, host, read, options.trusted)
+            as_staging_role = host.kind == "staging" and not options.trusted
             if host.kind != "staging":  # the staging database becomes the user's: no setting of ours
                 readers = (database.restorer, database.read_conninfo["user"])
                 limit_temp_files(host.admin_conninfo(), database.name, readers, budget)
-            superuser = host.admin_conninfo() if throwaway and not options.trusted else None
+            elif as_staging_role:  # set on our staging role, dropped with it
+                limit_temp_files(host.admin_conninfo(), database.name, [database.restorer], budget)
+            superuser = _superuser_for(host, throwaway, options.trusted)
+            owners: list[Statement] | None = [] if as_staging_role else None
             admin = lambda: elevated(host.admin_conninfo(), autocommit=False)  # noqa: E731
             try:
                 with RestoreGuard(admin, database.name, deadline, budget) as guard:
                     try:
-                        _run(outcome, read, database, superuser, options, deadline, as_us=not throwaway)
-                    except (LiftbackupError, psycopg.Error):
+                        _run(
+                            outcome,
+                            read,
+                            database,
+                            superuser,
+                            options,
+                            deadline,
+                            as_us=not throwaway,
+                            owners=owners,
+                        )
+                        if owners is not None:
+                            outcome.elevated += _owners.apply(
+                                info, owners, host.admin_conninfo(), database.name
+                            )
+                    except (LiftbackupError, psycopg.Error) as exc:
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: ", *guard.tripped) from None
+                        if as_staging_role and isinstance(exc, RestoreError):
+                            raise _as_staging_role(exc, database.restorer) from None
                         raise
                 if reason := guard.final_look():
                     raise RestoreError(f"{info.path}: ", *reason)
@@ -382,6 +410,34 @@ class _HostStart:
             raise self._error
         assert self._host is not None
         return self._host
+
+
+def _as_staging_role(error: RestoreError, role: str) -> RestoreError:
+    """A privilege the staging role lacks (a role, a program, another database): whose rights the
+    backup ran with, and the way out for a backup one trusts."""
+    if Setting.TRUSTED in error.parts:  # restore/extensions.with_hint said it already
+        return error
+    if "SQLSTATE: 42501" not in error.detail and "permission denied" not in str(error):
+        return error
+    return RestoreError(
+        *error.parts,
+        f" (the backup runs as {role}, with its owners' rights only; pass ",
+        Setting.TRUSTED,
+        " to restore a backup you trust as the DSN's user)",
+        location=error.location,
+        statement=error.statement,
+        detail=error.detail,
+    )
+
+
+def _superuser_for(host: Host, throwaway: bool, trusted: bool) -> dict[str, str] | None:
+    """Who creates ELEVATED extensions and gives restore/elevation's help: our own server's superuser,
+    or the DSN's user restoring staging as our staging role when it is a superuser; else no one."""
+    if trusted:
+        return None
+    if throwaway or (isinstance(host, Target) and host.superuser):
+        return host.admin_conninfo()
+    return None
 
 
 def _server_stopped(info: DumpInfo, host: Host | None) -> RestoreError | None:

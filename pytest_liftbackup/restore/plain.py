@@ -41,6 +41,8 @@ from pytest_liftbackup.dump.sql_script import (
 from pytest_liftbackup.restore import elevation
 from pytest_liftbackup.restore.extensions import note, superuser_statement, with_hint
 from pytest_liftbackup.restore.limits import UNLIMITED, deadline_check, over_budget
+from pytest_liftbackup.restore.owners import deferred
+from pytest_liftbackup.restore.owners import refused as owners_refused
 from pytest_liftbackup.restore.pool import TaskFailed, TaskPool, run_statement
 from pytest_liftbackup.restore.roles import RoleTally
 from pytest_liftbackup.restore.skips import RestoreStats, skip_reason
@@ -235,8 +237,12 @@ def execute(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     deadline: float | None = None,
+    owners: list[Statement] | None = None,
 ) -> RestoreStats:
     """Run the dump into the database; the first error stops it and is raised as RestoreError.
+
+    With `owners` (staging restored as our staging role), the ownership statements of pg_dump's shape
+    are collected there instead of run (restore/owners applies them after the last statement).
 
     With `superuser` (our own server's maintenance database; never the dump's text), extensions are
     created as `restore/extensions` describes and `restore/elevation` helps where it allows.
@@ -271,6 +277,8 @@ def execute(
                 reason = skip_reason(statement, restores_ownership)
                 if reason:
                     stats.skip(reason)
+                    continue
+                if owners is not None and _collected(info, statement, owners):
                     continue
                 if admin is not None and copy is None:
                     statement = elevation.as_restorer(conn, statement)
@@ -307,6 +315,17 @@ def execute(
         if admin is not None:
             admin.close()
     return stats
+
+
+def _collected(info: DumpInfo, statement: Statement, owners: list[Statement]) -> bool:
+    """True when `statement` joins the ownership statements applied later; raises for a dump the
+    staging role cannot follow (restore/owners.refused)."""
+    if (refusal := owners_refused(info, statement)) is not None:
+        raise refusal
+    if deferred(statement):
+        owners.append(statement)
+        return True
+    return False
 
 
 def _warning(stats: RestoreStats, diag: psycopg.errors.Diagnostic) -> None:

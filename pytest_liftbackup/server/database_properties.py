@@ -17,6 +17,7 @@ _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 def copy_properties(conn: psycopg.Connection[Any], source: str, target: str) -> None:
     """Make `target` carry `source`'s grants, settings, connection limit and comment."""
+    _revoke_all(conn, target)
     _copy_grants(conn, source, sql.Identifier(target))
     _copy_settings(conn, source, sql.Identifier(target))
     row = conn.execute(
@@ -35,25 +36,50 @@ def copy_properties(conn: psycopg.Connection[Any], source: str, target: str) -> 
         )
 
 
+def forget_settings(conn: psycopg.Connection[Any], target: str, superuser: bool) -> None:
+    """Settings attached to `target` (a restore's staging database) by the dump it holds go before the
+    original's are copied: none of them may reach the main database. Per-role ones only a superuser
+    may reset; any other user's dump could only set its own staging role's, dropped with it."""
+    name = sql.Identifier(target)
+    conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(name))
+    if superuser:
+        conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(name))
+
+
 def _copy_grants(conn: psycopg.Connection[Any], source: str, target: sql.Identifier) -> None:
     row = conn.execute(
         "SELECT datacl IS NOT NULL FROM pg_catalog.pg_database WHERE datname = %s", (source,)
     ).fetchone()
     if not (row and row[0]):
-        return  # the defaults: as a new database has them
+        # the defaults, as a new database has them (staging was created closed to PUBLIC)
+        conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO PUBLIC").format(target))
+        return
     grants = conn.execute(
         "SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee) END, "
         "a.privilege_type, a.is_grantable FROM pg_catalog.pg_database d, "
         "LATERAL pg_catalog.aclexplode(d.datacl) a WHERE d.datname = %s",
         (source,),
     ).fetchall()
-    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
     for grantee, privilege, grantable in grants:
         who = sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee)
         option = sql.SQL(" WITH GRANT OPTION" if grantable else "")
         conn.execute(
             sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(sql.SQL(privilege), target, who, option)
         )
+
+
+def _revoke_all(conn: psycopg.Connection[Any], name: str) -> None:
+    """No grant on database `name` but its owner's own: from PUBLIC and from every role given one."""
+    target = sql.Identifier(name)
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+    rows = conn.execute(
+        "SELECT DISTINCT pg_catalog.pg_get_userbyid(a.grantee) FROM pg_catalog.pg_database d, "
+        "LATERAL pg_catalog.aclexplode(d.datacl) a WHERE d.datname OPERATOR(pg_catalog.=) %s "
+        "AND a.grantee OPERATOR(pg_catalog.<>) 0 AND a.grantee OPERATOR(pg_catalog.<>) d.datdba",
+        (name,),
+    ).fetchall()
+    for (grantee,) in rows:
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(target, sql.Identifier(grantee)))
 
 
 def _copy_settings(conn: psycopg.Connection[Any], source: str, target: sql.Identifier) -> None:

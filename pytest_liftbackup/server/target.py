@@ -24,8 +24,8 @@ from psycopg import sql
 
 from pytest_liftbackup._errors import LiftbackupError, Setting
 from pytest_liftbackup._safe_text import shown
-from pytest_liftbackup.server import live
-from pytest_liftbackup.server.database_properties import copy_properties
+from pytest_liftbackup.server import live, staging_role
+from pytest_liftbackup.server.database_properties import copy_properties, forget_settings
 from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
@@ -34,6 +34,7 @@ from pytest_liftbackup.server.databases import (
     is_superuser,
     left_prepared,
     redacted,
+    reset_settings,
     roll_back_prepared,
     server_version_of,
 )
@@ -126,6 +127,7 @@ class Target:
         self.settings: dict[str, str] = {}
         self.staging: str | None = None
         self.promoted = False
+        self._role: str | None = None  # the staging role, while it exists
 
     # -- as a Host for the restore engine -------------------------------------------------------------
     @property
@@ -147,33 +149,93 @@ class Target:
         trusted: bool = False,
         shape: DatabaseShape | None = None,
     ) -> Database:
-        """The staging database: the original's owner, encoding and locale (not the dump's, which a
-        plain dump does not carry); the dump restores into it as the DSN's user."""
+        """The staging database: the original's encoding, locale and tablespace (not the dump's, which
+        a plain dump does not carry), closed to PUBLIC. Untrusted, it is owned by a staging role of ours
+        that the dump restores as (server/staging_role); trusted, by the original's owner, the dump
+        restoring as the DSN's user."""
         name = self.new_name(STAGING)
         self._claim(name)
-        with self.admin() as conn:
-            conn.execute(self._create_like_original(conn, name))
-        self.staging = name
-        login = self.admin_conninfo(name)
-        read = {**login, "options": READ_ONLY_OPTIONS}
-        return Database(name, login, read, self._version, True, redacted(login), self.user)
+        if trusted:
+            with self.admin() as conn:
+                conn.execute(self._create_like_original(conn, name))
+                _close_to_public(conn, name)
+            self.staging = name
+            login = self.admin_conninfo(name)
+            read = {**login, "options": READ_ONLY_OPTIONS}
+            return Database(name, login, read, self._version, True, redacted(login), self.user)
+        return self._create_for_staging_role(name)
+
+    def _create_for_staging_role(self, name: str) -> Database:
+        """Staging owned by a new staging role, which must log in with its password; on any failure
+        neither is left."""
+        try:
+            role, password = staging_role.create_role(self._admin, self.superuser, self._version_num)
+        except psycopg.errors.InsufficientPrivilege:
+            raise TargetRefused(
+                f"{self.user} may not create the staging role the dump restores as (CREATEROLE); "
+                "grant it, or pass ",
+                Setting.TRUSTED,
+                f" to restore as {self.user} with its full rights",
+            ) from None
+        self._role = role
+        login = {**self.admin_conninfo(name), "user": role, "password": password}
+        try:
+            with self.admin() as conn:
+                conn.execute(self._create_like_original(conn, name, role))
+                self.staging = name
+                _close_to_public(conn, name)
+            staging_role.check_login(login, password)
+        except BaseException:
+            self._drop_staging(name)
+            raise
+        read = {**self.admin_conninfo(name), "options": READ_ONLY_OPTIONS}
+        return Database(name, login, read, self._version, True, redacted(login), role)
 
     def finish(self, database: Database) -> list[str]:
-        """A prepared transaction the dump left would hold its locks past the restore: rolled back."""
-        return left_prepared(self._admin, database.name)
+        """A prepared transaction the dump left would hold its locks past the restore: rolled back.
+        Settings the dump attached to staging are forgotten; the staging role's objects and the
+        database go to the original's owner, and the role is dropped."""
+        warnings = left_prepared(self._admin, database.name, self._role or "")
+        reset_settings(self._admin, database.name)
+        self._retire_role(database.name)
+        return warnings
+
+    def _retire_role(self, database: str | None) -> None:
+        if self._role is None:
+            return
+        if database is not None:
+            staging_role.hand_over(self._admin, database, self._role, self._owner())
+        staging_role.drop_role(self._admin, self._role)
+        self._role = None
+
+    def _owner(self) -> str:
+        with self.admin() as conn:
+            row = conn.execute(
+                "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
+                "WHERE datname OPERATOR(pg_catalog.=) %s",
+                (self.database,),
+            ).fetchone()
+        assert row is not None
+        return str(row[0])
 
     def keep(self, databases: list[str]) -> list[str]:
         return []
 
     def drop_database(self, database: Database) -> list[str]:
-        """Drop the staging database, unless it became the main database."""
+        """Drop the staging database (and the staging role, if still there), unless it became the main
+        database."""
         if self.promoted or database.name != self.staging:
+            self._retire_role(None)
             return []
-        rolled_back = roll_back_prepared(self._admin, database=database.name)
+        return self._drop_staging(database.name)
+
+    def _drop_staging(self, name: str) -> list[str]:
+        rolled_back = roll_back_prepared(self._admin, database=name)
         with self.admin() as conn:
-            _end_sessions(conn, database.name)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database.name)))
+            _end_sessions(conn, name)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         self.staging = None
+        self._retire_role(None)
         return rolled_back
 
     def close(self) -> None:
@@ -210,26 +272,35 @@ class Target:
             _end_sessions(conn, self.database)
         return ended
 
-    def missing_privileges(self, terminate: bool, selective: bool) -> list[str]:
-        """What the DSN's role lacks for the steps asked for, in words."""
+    def missing_privileges(
+        self, terminate: bool, selective: bool, as_staging_role: bool = False
+    ) -> list[str]:
+        """What the DSN's role lacks for the steps asked for, in words (`as_staging_role`: staging is
+        restored as a role of ours, which it must create)."""
         if self.superuser:
             return []
         with self.admin() as conn:
             row = conn.execute(
                 "SELECT r.rolcreatedb, pg_catalog.pg_has_role(current_user, d.datdba, 'MEMBER'), "
+                "r.rolcreaterole, "
                 "pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') "
                 "FROM pg_catalog.pg_roles r, pg_catalog.pg_database d "
                 "WHERE r.rolname = current_user AND d.datname = %s",
                 (self.database,),
             ).fetchone()
         assert row is not None
-        createdb, owner, signal = row
+        createdb, owner, createrole, signal = row
         missing = []
         if not createdb:
             missing.append(f"CREATEDB (to create the staging database and rename {self.database})")
         if not owner:
             missing.append(
                 f"membership in the owner of {self.database} (to rename it and give the new one its owner)"
+            )
+        if as_staging_role and not createrole:
+            missing.append(
+                "CREATEROLE (to create the role the backup is restored as; or pass --trusted to restore "
+                f"it as {self.user} with its full rights)"
             )
         if terminate and not signal:
             missing.append("pg_signal_backend (to end the other sessions, as asked)")
@@ -371,7 +442,9 @@ class Target:
         assert row is not None
         return str(row[0])
 
-    def _create_like_original(self, conn: psycopg.Connection[Any], name: str) -> sql.Composed:
+    def _create_like_original(
+        self, conn: psycopg.Connection[Any], name: str, owner: str | None = None
+    ) -> sql.Composed:
         locale = (
             "datlocale"
             if self._version_num >= 170000
@@ -383,18 +456,22 @@ class Target:
         row = conn.execute(
             sql.SQL(
                 "SELECT pg_catalog.pg_get_userbyid(datdba), pg_catalog.pg_encoding_to_char(encoding), "
-                "datcollate, datctype, {}::text, {}::text FROM pg_catalog.pg_database WHERE datname = %s"
+                "datcollate, datctype, {}::text, {}::text, "
+                "(SELECT t.spcname FROM pg_catalog.pg_tablespace t WHERE t.oid = dattablespace) "
+                "FROM pg_catalog.pg_database WHERE datname = %s"
             ).format(sql.SQL(provider), sql.SQL(locale)),
             (self.database,),
         ).fetchone()
         assert row is not None
-        owner, encoding, collate, ctype, provider_code, icu = row
+        original_owner, encoding, collate, ctype, provider_code, icu, tablespace = row
         parts = [
             sql.SQL("CREATE DATABASE {} WITH TEMPLATE template0 OWNER {} ENCODING {}").format(
-                sql.Identifier(name), sql.Identifier(owner), sql.Literal(encoding)
+                sql.Identifier(name), sql.Identifier(owner or original_owner), sql.Literal(encoding)
             ),
             sql.SQL("LC_COLLATE {} LC_CTYPE {}").format(sql.Literal(collate), sql.Literal(ctype)),
         ]
+        if tablespace != "pg_default":  # template0's: naming it would ask a non-superuser for CREATE on it
+            parts.append(sql.SQL("TABLESPACE {}").format(sql.Identifier(tablespace)))
         if provider_code == "i" and icu:
             parts.append(sql.SQL("LOCALE_PROVIDER icu ICU_LOCALE {}").format(sql.Literal(icu)))
         elif provider_code == "b" and icu:
@@ -406,6 +483,7 @@ class Target:
         connection limit, comment."""
         assert self.staging is not None
         with self.admin() as conn:
+            forget_settings(conn, self.staging, self.superuser)
             copy_properties(conn, self.database, self.staging)
 
     # -- staging within the server's means, and what killed runs left -----------------------------------
@@ -541,6 +619,12 @@ def _write_comment(conn: psycopg.Connection[Any], name: str, comment: str | None
             sql.Identifier(name), sql.Literal(comment) if comment is not None else sql.SQL("NULL")
         )
     )
+
+
+def _close_to_public(conn: psycopg.Connection[Any], name: str) -> None:
+    """No one but its owner (and superusers) connects to staging until the swap gives it the
+    original's grants (database_properties.copy_properties)."""
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
 
 
 def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:

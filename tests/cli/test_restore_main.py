@@ -300,8 +300,8 @@ def test_the_prompt_asks_for_the_database_name_before_restoring_and_rolling_back
     wrong = _on_a_terminal(["restore", str(dump), "--dsn", live.dsn], "lift_simulator")
     assert wrong.returncode == 3, said(wrong)
     assert (
-        f"restore {dump.name} into {live.name}. Type the database name ({live.name}) to go on: "
-        in wrong.stderr
+        f"restore {dump.name} into {live.name}, restored as liftbackup_staging_… (the dump's owners' rights). "
+        f"Type the database name ({live.name}) to go on: " in wrong.stderr
     )
     assert "liftbackup: refused: not confirmed; nothing was changed" in wrong.stderr
     assert live.facts() == before and live.databases() == [live.name]
