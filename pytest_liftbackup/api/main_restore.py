@@ -37,7 +37,9 @@ from pytest_liftbackup.api.verification import verify, verify_found
 from pytest_liftbackup.dump import encryption
 from pytest_liftbackup.dump.inspect import DumpInfo, open_plain
 from pytest_liftbackup.dump.locate import locate
+from pytest_liftbackup.dump.sql_script import Statement
 from pytest_liftbackup.report.verdict import Verdict
+from pytest_liftbackup.restore import owners as _owners
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.kept_names import Kept, age
@@ -233,6 +235,7 @@ def restore_main(
                 result.replaced = _replace(request, restorer, info)
             else:
                 restorer.close_connections()
+                _hand_over(target, info, outcome.deferred_owners)
                 if request.terminate_connections:
                     target.terminate_sessions()
                 target.copy_properties()
@@ -240,6 +243,14 @@ def restore_main(
                 result.previous = target.swap(str(request.dump.resolve()))
     _after_swap(request, target, result, on_swapped)
     return result
+
+
+def _hand_over(target: Target, info: DumpInfo, owners: list[Statement] | None) -> None:
+    """After the last read as the staging role: the dump's ownership statements (checked, run by us:
+    restore/owners), then everything the staging role still owns goes to the original's owner."""
+    if owners is not None and target.staging is not None:
+        _owners.apply(info, owners, target.admin_conninfo(), target.staging)
+    target.hand_over()
 
 
 def _after_swap(

@@ -18,7 +18,6 @@ from pytest_liftbackup.dump.inspect import DumpInfo, sha256_of_path
 from pytest_liftbackup.dump.sql_script import Statement
 from pytest_liftbackup.restore import archive as _archive_restore
 from pytest_liftbackup.restore import extensions as _extensions
-from pytest_liftbackup.restore import owners as _owners
 from pytest_liftbackup.restore import plain as _plain_restore
 from pytest_liftbackup.restore.limits import TIME_LIMIT, Limits, RestoreGuard, check_disk
 from pytest_liftbackup.restore.roles import RoleTally
@@ -50,6 +49,9 @@ class RestoreOutcome:
     mode: str = ""  # who ran the dump: untrusted (a role of its own) or trusted
     reused: bool = False  # reuse found this dump's restore kept by an earlier run
     kept_facts: dict[str, Any] = field(default_factory=dict)
+    # Staging restored as our staging role: the dump's ownership statements, collected for
+    # restore/owners.apply once nothing reads the database as that role any more (api/main_restore).
+    deferred_owners: list[Statement] | None = None
 
     def facts(self) -> dict[str, Any]:
         """What a later run needs to stand in for this restore when it reuses the database."""
@@ -344,10 +346,7 @@ def restore(
                             as_us=not throwaway,
                             owners=owners,
                         )
-                        if owners is not None:
-                            outcome.elevated += _owners.apply(
-                                info, owners, host.admin_conninfo(), database.name
-                            )
+                        outcome.deferred_owners = owners  # applied once the staging checks ran
                     except (LiftbackupError, psycopg.Error) as exc:
                         if guard.tripped:
                             raise RestoreError(f"{info.path}: ", *guard.tripped) from None

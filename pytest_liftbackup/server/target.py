@@ -188,17 +188,23 @@ class Target:
         except BaseException:
             self._drop_staging(name)
             raise
-        read = {**self.admin_conninfo(name), "options": READ_ONLY_OPTIONS}
+        # Read (row counts, checks, the manifest's digests) as the staging role too, never as the DSN's
+        # user: a function of the dump a check calls (in a view, a default) runs with the reader's rights.
+        read = {**login, "options": READ_ONLY_OPTIONS}
         return Database(name, login, read, self._version, True, redacted(login), role)
 
     def finish(self, database: Database) -> list[str]:
         """A prepared transaction the dump left would hold its locks past the restore: rolled back.
-        Settings the dump attached to staging are forgotten; the staging role's objects and the
-        database go to the original's owner, and the role is dropped."""
+        Settings the dump attached to staging or to the staging role are forgotten. The staging role
+        stays, to read staging, until `hand_over`."""
         warnings = left_prepared(self._admin, database.name, self._role or "")
-        reset_settings(self._admin, database.name)
-        self._retire_role(database.name)
+        reset_settings(self._admin, database.name, self._role)
         return warnings
+
+    def hand_over(self) -> None:
+        """Staging has been read for the last time: the staging role's objects and the database go to
+        the original's owner, and the role is dropped (its sessions ended)."""
+        self._retire_role(self.staging)
 
     def _retire_role(self, database: str | None) -> None:
         if self._role is None:

@@ -499,3 +499,31 @@ def test_objects_given_to_a_role_reaching_files_or_to_no_role_are_refused(
     ) in done.stderr
     assert main.facts() == before and main.databases() == [main.name]
     assert main.execute(STAGING_ROLES, "postgres") == []
+
+
+def test_checks_on_staging_read_it_as_the_staging_role_not_as_the_dsn_user(
+    main: Live, tmp_path: Path, app_role: None, canary_dir: Path
+) -> None:
+    """A check that reads a view calls the dump's function with the reader's rights: on staging the
+    reader is the staging role (on the base: the DSN's superuser, which ran the program)."""
+    canary = canary_dir / "canary"
+    main.execute(
+        "CREATE SCHEMA app AUTHORIZATION lift_admin; "
+        "CREATE FUNCTION app.probe() RETURNS integer LANGUAGE plpgsql AS $f$ BEGIN "
+        "IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN "
+        f"EXECUTE $c$COPY (SELECT 1) TO PROGRAM 'touch {canary}'$c$; "
+        "EXECUTE 'ALTER ROLE lift_app SUPERUSER'; "
+        "END IF; RETURN 1; END $f$; "
+        "ALTER FUNCTION app.probe() OWNER TO lift_admin; "
+        "CREATE VIEW app.probed AS SELECT app.probe() AS x; ALTER VIEW app.probed OWNER TO lift_admin"
+    )
+    checks = tmp_path / "checks.yml"
+    checks.write_text("schema: app\nchecks:\n  probed:\n    sql: SELECT x FROM app.probed WHERE x <> 1\n")
+    dump = backup(main, tmp_path / "backups", *main.tools)
+    done = liftbackup("restore", dump, "--dsn", main.dsn, "--yes", "--checks", checks, *main.tools)
+    assert not canary.exists()  # on the base it does: COPY TO PROGRAM runs in a read-only transaction
+    assert done.returncode == 0, said(done)
+    assert _rolsuper(main, "lift_app") is False
+    owners = {row[1]: row[2] for row in main.execute(OWNERS) if row[1].startswith("app.")}
+    assert owners == {"app.app.probe()": "lift_admin", "app.probed": "lift_admin"}
+    assert main.execute(STAGING_ROLES, "postgres") == []
