@@ -25,7 +25,7 @@ from typing import Any
 
 import psycopg
 
-from pytest_liftbackup._errors import LiftbackupError, Part, Setting
+from pytest_liftbackup._errors import LiftbackupError, Part, RestoreError, Setting
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.api.backup import BackupResult, log, take_backup
 from pytest_liftbackup.api.backup_source import Source, refusal, source_of
@@ -249,7 +249,12 @@ def _hand_over(target: Target, info: DumpInfo, owners: list[Statement] | None) -
     """After the last read as the staging role: the dump's ownership statements (checked, run by us:
     restore/owners), then everything the staging role still owns goes to the original's owner."""
     if owners is not None and target.staging is not None:
-        _owners.apply(info, owners, target.admin_conninfo(), target.staging)
+        try:
+            _owners.apply(info, owners, target.admin_conninfo(), target.staging)
+        except RestoreError as exc:
+            raise VerificationFailed(
+                f"the restore into the staging database failed; {UNCHANGED}: {exc.report(shown)}"
+            ) from None
     target.hand_over()
 
 
