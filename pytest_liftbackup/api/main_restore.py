@@ -196,7 +196,10 @@ def restore_main(
         if unknown := check_space(target, expanded[0]):
             on_warning(unknown)
 
-    with verified_backup(request, target.database, checks, on_step, room) as (info, facts):
+    with (
+        verified_backup(request, target.database, checks, on_step, room) as (info, facts),
+        _naming_the_given(info, request.dump),
+    ):
         approve(facts)
         on_step("sessions")
         ended = [str(s) for s in target.terminate_sessions()] if request.terminate_connections else []
@@ -243,6 +246,16 @@ def restore_main(
                 result.previous = target.swap(str(request.dump.resolve()))
     _after_swap(request, target, result, on_swapped)
     return result
+
+
+@contextmanager
+def _naming_the_given(info: DumpInfo, given: Path) -> Iterator[None]:
+    """A failure's messages name the file given, not the private copy restored (`info.path`)."""
+    try:
+        yield
+    except VerificationFailed as exc:
+        exc.copies.setdefault(str(info.path), str(given))
+        raise
 
 
 def _hand_over(target: Target, info: DumpInfo, owners: list[Statement] | None) -> None:

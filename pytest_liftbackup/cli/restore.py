@@ -202,13 +202,13 @@ def _say_done(console: Console, dump: str, done: MainRestoreResult) -> None:
 def _failed(exc: VerificationFailed, console: Console) -> int:
     """A verification on the way failed: its line, then what failed (naming the file given, not the
     private copy that was verified)."""
-    console.problem(str(exc))
+    lines = [str(exc)]
     if exc.verdict is not None:
-        for dump in exc.verdict.as_json(0)["dumps"]:
-            for problem in problems(dump):
-                for copy, original in exc.copies.items():
-                    problem = problem.replace(copy, original)
-                console.problem("  " + problem)
+        lines += ["  " + problem for dump in exc.verdict.as_json(0)["dumps"] for problem in problems(dump)]
+    for line in lines:
+        for copy, original in exc.copies.items():
+            line = line.replace(copy, original)
+        console.problem(line)
     return Exit.FAILED
 
 
