@@ -261,7 +261,8 @@ def test_the_plan_and_the_prompt_show_what_step_1_found(main: Live, tmp_path: Pa
         "throwaway PostgreSQL (restore, checks from none, manifest); the later steps read only the copy",
         f"2. refuse if there are other sessions on {main.name}",
         f"3. back up {main.name} into {tmp_path} and verify that backup",
-        f"4. restore into a staging database beside {main.name} and run the checks there",
+        f"4. restore into a staging database beside {main.name} as liftbackup_staging_… (the dump's owners' rights) "
+        "and run the checks there",
         f"5. rename {main.name} to {main.name}_pre_restore_<time> and the staging database to {main.name}, "
         "in one transaction",
         *found,
@@ -284,7 +285,8 @@ def test_the_plan_and_the_prompt_show_what_step_1_found(main: Live, tmp_path: Pa
     assert asked.returncode == 3, said(asked)
     assert asked.stdout.splitlines() == ["step 1/5: verify", *found]
     assert problems(asked) == [
-        f"restore {dump.name} into {main.name}. Type the database name ({main.name}) to go on: "
+        f"restore {dump.name} into {main.name}, restored as liftbackup_staging_… (the dump's owners' rights). "
+        f"Type the database name ({main.name}) to go on: "
         "liftbackup: refused: not confirmed; nothing was changed"
     ]
     assert main.facts() == before and main.databases() == [main.name]

@@ -292,12 +292,14 @@ def test_a_foreign_session_on_the_staging_database_is_ended_before_the_swap(
 
 
 def test_when_the_free_space_cannot_be_read_one_warning_line_says_why(main: Live, tmp_path: Path) -> None:
-    """The documented non-superuser DSN (CREATEDB, member of the database's owner) may not read where a
+    """The documented non-superuser DSN (CREATEDB, CREATEROLE, member of the database's owner) may not read where a
     pg_default database lives: the restore says the free space was not checked, and why, then goes on
     (here to step 1, which refuses the cut-short backup)."""
     dump = backup(main, tmp_path, *main.tools)
     role = f"lift_deployer_{main.name[5:]}"
-    main.execute(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'deploy' IN ROLE lift_admin", "postgres")
+    main.execute(
+        f"CREATE ROLE {role} LOGIN CREATEDB CREATEROLE PASSWORD 'deploy' IN ROLE lift_admin", "postgres"
+    )
     try:
         deployer = main.dsn.replace("user=lift_ops", f"user={role}").replace(PASSWORD, "deploy")
         warning = (

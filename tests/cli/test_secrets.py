@@ -197,9 +197,41 @@ def test_a_restore_into_main_finds_the_password_in_pgpassfile_as_root(tls: TlsSe
     )
     assert made.returncode == 0, said(made)
     (dump,) = (tmp_path / "b").glob("shop_backup_*.dump")
-    done = liftbackup("restore", dump, "--dsn", dsn, "--yes", "--pg-bin", tls.pg_bin, env=env)
+    # shop's objects belong to tls_user, a superuser: only a trusted restore gives them back to it
+    done = liftbackup("restore", dump, "--dsn", dsn, "--yes", "--trusted", "--pg-bin", tls.pg_bin, env=env)
     assert done.returncode == 0, said(done)
     assert "restore " in (tmp_path / "b" / "liftbackup.log").read_text()
+
+
+def test_a_staging_role_the_servers_pg_hba_refuses_is_one_line_and_leaves_nothing(
+    tls: TlsServer, tmp_path: Path
+) -> None:
+    """This server's pg_hba.conf lets only its three users in: the staging role a restore into the main
+    database runs as cannot log in, which is said with the way out, before the dump runs."""
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"*:*:*:scram_user:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    dsn = f"postgresql://scram_user@{tls.address}:5432/shop?sslmode=require"
+    env = {"PGPASSFILE": str(passfile)}
+    made = liftbackup("backup", "--dsn", dsn, "--dir", tmp_path / "b", "--pg-bin", tls.pg_bin, env=env)
+    assert made.returncode == 0, said(made)
+    (dump,) = (tmp_path / "b").glob("shop_backup_*.sql")
+    done = liftbackup("restore", dump, "--dsn", dsn, "--yes", "--pg-bin", tls.pg_bin, env=env)
+    assert done.returncode == 1, said(done)
+    (line,) = done.stderr.splitlines()
+    assert re.fullmatch(
+        r"liftbackup: the restore into the staging database failed; the main database was not changed: "
+        r"--dsn: the staging role liftbackup_staging_[0-9a-f]{8} cannot log in to \S+: connection failed: "
+        r".*pg_hba\.conf rejects connection .*\. Allow password logins for roles named liftbackup_staging_\* "
+        r"\(pg_hba\.conf\), or pass --trusted to restore as the DSN's user with its full rights",
+        line,
+    ), line
+    with psycopg.connect(conninfo_from(tls.server.admin_conninfo())) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE '%staging%' UNION ALL "
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'liftbackup_staging_%'"
+        ).fetchall()
+    assert left == []
 
 
 def test_a_setting_the_tools_libpq_is_too_old_for_is_an_error_not_dropped() -> None:
