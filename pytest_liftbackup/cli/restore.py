@@ -32,6 +32,7 @@ from pytest_liftbackup.cli._console import Console, Exit, Refused
 from pytest_liftbackup.cli._options import add_dsn, add_json, add_verification, restorer_config
 from pytest_liftbackup.cli.verify import problems
 from pytest_liftbackup.restore.limits import human_size
+from pytest_liftbackup.server.kept_names import PRE_RESTORE, fitted
 from pytest_liftbackup.server.staging_role import SHOWN
 
 
@@ -310,8 +311,8 @@ def _plan(request: MainRestore, database: str, restored_as: str) -> list[str]:
         f"5. replace the rows of {', '.join(request.tables)} in {database} in one transaction, "
         "checking foreign keys"
         if request.tables
-        else f"5. rename {database} to {database}_pre_restore_<time> and the staging database to "
-        f"{database}, in one transaction"
+        else f"5. rename {database} to {fitted(database, PRE_RESTORE, 'YYYYMMDD_HHMMSS')} (the time of the "
+        f"swap) and the staging database to {database}, in one transaction"
     )
     of = database if request.from_database is None else f"{request.from_database} (--from-database)"
     return [

@@ -112,7 +112,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(live: Live, tmp_path: Path)
     assert done.stdout.splitlines()[0].startswith(f"1. copy {dump} into a private temporary folder")
     assert "verify the copy in a throwaway PostgreSQL (restore, checks from none, manifest)" in done.stdout
     assert (
-        f"5. rename {live.name} to {live.name}_pre_restore_<time> and the staging database to {live.name}"
+        f"5. rename {live.name} to {live.name}_pre_restore_YYYYMMDD_HHMMSS (the time of the swap) and the staging database to {live.name}"
         in done.stdout
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == before and live.databases() == [live.name]

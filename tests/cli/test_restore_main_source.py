@@ -263,7 +263,7 @@ def test_the_plan_and_the_prompt_show_what_step_1_found(main: Live, tmp_path: Pa
         f"3. back up {main.name} into {tmp_path} and verify that backup",
         f"4. restore into a staging database beside {main.name} as liftbackup_staging_… (the dump's owners' rights) "
         "and run the checks there",
-        f"5. rename {main.name} to {main.name}_pre_restore_<time> and the staging database to {main.name}, "
+        f"5. rename {main.name} to {main.name}_pre_restore_YYYYMMDD_HHMMSS (the time of the swap) and the staging database to {main.name}, "
         "in one transaction",
         *found,
     ]
