@@ -160,6 +160,18 @@ def liftbackup(
     )
 
 
+def running(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The command started as a real process, its output read as it comes (to signal it mid-step)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_liftbackup", *map(str, args)],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def said(done: subprocess.CompletedProcess[str]) -> str:
     """Everything the command printed; never the password."""
     text = done.stdout + done.stderr

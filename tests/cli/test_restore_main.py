@@ -13,7 +13,7 @@ import pytest
 
 from pytest_liftbackup.api import RestorerConfig
 from pytest_liftbackup.api.main_restore import STEPS, MainRestore, preflight, restore_main
-from tests.cli.conftest import PASSWORD, Live, liftbackup, said
+from tests.cli.conftest import PASSWORD, Live, liftbackup, running, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.conftest import Scratch, servers_under
 from tests.helpers import REPO
@@ -197,23 +197,14 @@ def test_interrupted_on_the_staging_database_leaves_nothing(
     dump = backup(live, tmp_path / "b")
     changed_since_backup(live)
     before = live.facts()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest_liftbackup",
-            "restore",
-            str(dump),
-            "--dsn",
-            live.dsn,
-            "--yes",
-            "--checks",
-            str(checks),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = running(
+        "restore",
+        dump,
+        "--dsn",
+        live.dsn,
+        "--yes",
+        "--checks",
+        checks,
     )
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from tests.cli.conftest import Live, liftbackup, said
+from tests.cli.conftest import Live, liftbackup, running, said
 from tests.cli.test_backup_and_verify import CHECKS, backup
 from tests.helpers import REPO
 
@@ -216,24 +216,15 @@ def test_a_log_line_that_cannot_be_written_after_the_swap_is_a_warning_and_the_u
 ) -> None:
     dump = backup(main, tmp_path, *main.tools)
     log = tmp_path / "liftbackup.log"
-    run = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest_liftbackup",
-            "restore",
-            str(dump),
-            "--dsn",
-            main.dsn,
-            "--yes",
-            "--checks",
-            str(CHECKS),
-            *main.tools,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
+    run = running(
+        "restore",
+        dump,
+        "--dsn",
+        main.dsn,
+        "--yes",
+        "--checks",
+        CHECKS,
+        *main.tools,
     )
     assert run.stdout is not None
     seen = []

@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from pytest_liftbackup.server.databases import pg_env
-from tests.cli.conftest import PASSWORD, Live, liftbackup, said
+from tests.cli.conftest import PASSWORD, Live, liftbackup, running, said
 from tests.cli.test_backup_and_verify import backup
-from tests.helpers import REPO
 
 STAGING_ROLES = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'liftbackup\\_staging\\_%'"
 # Owner and grants of every schema, relation and routine of the dump's (not PostgreSQL's own).
@@ -423,22 +421,13 @@ def test_interrupted_while_the_dump_runs_as_the_staging_role_leaves_no_role(
         "DO $$ BEGIN IF current_database() LIKE '%\\_liftbackup\\_staging\\_%' THEN "
         "PERFORM pg_catalog.pg_sleep(120); END IF; END $$;",
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest_liftbackup",
-            "restore",
-            str(dump),
-            "--dsn",
-            main.dsn,
-            "--yes",
-            *main.tools,
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = running(
+        "restore",
+        dump,
+        "--dsn",
+        main.dsn,
+        "--yes",
+        *main.tools,
     )
     sleeping = (
         "SELECT usename FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' "
