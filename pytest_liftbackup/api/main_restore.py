@@ -43,7 +43,7 @@ from pytest_liftbackup.restore import owners as _owners
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.kept_names import Kept, age
-from pytest_liftbackup.server.table_copy import TablesRefused, replace_tables
+from pytest_liftbackup.server.table_copy import TablesRefused, reach, replace_tables, resolve
 from pytest_liftbackup.server.target import Space, Target, TargetRefused
 
 __all__ = ["STEPS", "MainRestore", "TablesRefused", "Target", "TargetRefused", "VerificationFailed"]
@@ -97,6 +97,9 @@ def preflight(request: MainRestore) -> Target:
         raise TargetRefused(f"{target.user} lacks what this restore needs: {'; '.join(missing)}; {UNCHANGED}")
     if not request.terminate_connections and (sessions := target.sessions()):
         raise TargetRefused(*_busy(target.database, sessions))
+    if request.tables:  # what the named tables reach is known now: refused before any work
+        with live.connect(request.dsn) as conn:
+            reach(conn, resolve(conn, request.tables))
     return target
 
 

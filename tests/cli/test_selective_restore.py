@@ -52,6 +52,7 @@ def test_inheritance_children_are_refused_unless_named_then_each_table_gets_its_
         "DELETE FROM lift_simulator.simulation_run WHERE id % 2 = 0"
     )
     changed = main.facts()
+    files = sorted(p.name for p in (tmp_path / "b").iterdir())
 
     rc, _, err = restore(main, dump, "event_log")
     assert rc == 3, err
@@ -60,6 +61,7 @@ def test_inheritance_children_are_refused_unless_named_then_each_table_gets_its_
         f"{S}.event_log){NAME_THEM}"
     )
     assert main.facts() == changed and main.databases() == [main.name]
+    assert "step 1/5" not in err and sorted(p.name for p in (tmp_path / "b").iterdir()) == files  # at once
 
     rc, out, err = restore(main, dump, "event_log", "event_log_2025")
     assert rc == 0, err
