@@ -56,9 +56,9 @@ def test_the_next_run_removes_what_a_killed_run_left(
     assert result.ret == 0, output(result)
     text = output(result)
     server_folder = next(name for name in left if name.startswith("liftbackup-") and "-work-" not in name)
-    assert (
-        f"removed what a killed run had left: {scratch.tmpdir / server_folder} and its server (pid " in text
-    )
+    # the killed run's server is stopped by this run, or had stopped by itself already (its parent gone)
+    # when this run looked: a race on a loaded machine; either way the folder goes and no server is left
+    assert f"removed what a killed run had left: {scratch.tmpdir / server_folder}" in text
     assert servers_under(scratch.tmpdir) == []
     assert_clean(scratch)
 
