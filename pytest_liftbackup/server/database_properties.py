@@ -36,16 +36,6 @@ def copy_properties(conn: psycopg.Connection[Any], source: str, target: str) -> 
         )
 
 
-def forget_settings(conn: psycopg.Connection[Any], target: str, superuser: bool) -> None:
-    """Settings attached to `target` (a restore's staging database) by the dump it holds go before the
-    original's are copied: none of them may reach the main database. Per-role ones only a superuser
-    may reset; any other user's dump could only set its own staging role's, dropped with it."""
-    name = sql.Identifier(target)
-    conn.execute(sql.SQL("ALTER DATABASE {} RESET ALL").format(name))
-    if superuser:
-        conn.execute(sql.SQL("ALTER ROLE ALL IN DATABASE {} RESET ALL").format(name))
-
-
 def _copy_grants(conn: psycopg.Connection[Any], source: str, target: sql.Identifier) -> None:
     row = conn.execute(
         "SELECT datacl IS NOT NULL FROM pg_catalog.pg_database WHERE datname = %s", (source,)

@@ -25,7 +25,7 @@ from psycopg import sql
 from pytest_liftbackup._errors import LiftbackupError, Setting
 from pytest_liftbackup._safe_text import shown
 from pytest_liftbackup.server import live, staging_role
-from pytest_liftbackup.server.database_properties import copy_properties, forget_settings
+from pytest_liftbackup.server.database_properties import copy_properties
 from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
@@ -261,14 +261,9 @@ class Target:
         deadline = time.monotonic() + settle
         with self.admin() as conn:
             while True:
-                rows = conn.execute(
-                    "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
-                    "coalesce(host(client_addr), '') FROM pg_catalog.pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid",
-                    (database or self.database,),
-                ).fetchall()
-                if not rows or time.monotonic() > deadline:
-                    return [Session(*row) for row in rows]
+                found = _sessions_on(conn, database or self.database)
+                if not found or time.monotonic() > deadline:
+                    return found
                 time.sleep(0.1)
 
     def terminate_sessions(self) -> list[Session]:
@@ -486,10 +481,10 @@ class Target:
 
     def copy_properties(self) -> None:
         """Give the staging database what the original has beside its contents: grants, settings,
-        connection limit, comment."""
+        connection limit, comment. The settings the dump made on staging are gone already: `finish`
+        reset them (databases.reset_settings) before anything read staging."""
         assert self.staging is not None
         with self.admin() as conn:
-            forget_settings(conn, self.staging, self.superuser)
             copy_properties(conn, self.database, self.staging)
 
     # -- staging within the server's means, and what killed runs left -----------------------------------
@@ -552,16 +547,7 @@ class Target:
             deadline = time.monotonic() + 3.0  # our just-closed connections are given time to go
             while (found := _sessions_on(conn, self.staging)) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            for _ in range(50):
-                ended = conn.execute(
-                    "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-                    "WHERE datname OPERATOR(pg_catalog.=) %s "
-                    "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
-                    (self.staging,),
-                ).fetchall()
-                if not ended:
-                    break
-                time.sleep(0.1)
+            _end_sessions(conn, self.staging)
         return found
 
     def _claim(self, name: str) -> None:
@@ -634,10 +620,12 @@ def _close_to_public(conn: psycopg.Connection[Any], name: str) -> None:
 
 
 def _end_sessions(conn: psycopg.Connection[Any], database: str) -> None:
+    """End every other backend on `database`, asking again (for up to 5 s) until none is left."""
     for _ in range(50):
         rows = conn.execute(
             "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_catalog.pg_backend_pid()",
+            "WHERE datname OPERATOR(pg_catalog.=) %s "
+            "AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()",
             (database,),
         ).fetchall()
         if not rows:
