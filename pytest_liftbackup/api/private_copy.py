@@ -109,32 +109,13 @@ def _copy_folder(original: Path, copy: Path, digest: Any) -> int:
 
 def _folder_entry(folder: int, path: Path) -> IO[bytes]:
     """The entry `path.name` of the open `folder`, opened without following a link, checked on the
-    open file to be a regular file with one name."""
-    try:
-        fd = os.open(path.name, os.O_RDONLY | _files.NO_FOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=folder)
-    except OSError as exc:
-        raise DumpInputError(_not_ours(path, _unopened(folder, path.name, exc))) from None
-    try:
-        found = os.fstat(fd)
-        why = _files.what_is_wrong(found, None)
-        if why is None and found.st_nlink > 1:
-            why = f"a hard link ({found.st_nlink} names for one file)"
-        if why is not None:
-            raise DumpInputError(_not_ours(path, why))
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _unopened(folder: int, name: str, exc: OSError) -> str:
-    """Why the entry could not be opened: what it is (a link, a FIFO), else the error."""
-    try:
-        found = _files.what_is_wrong(os.lstat(name, dir_fd=folder), None)
-    except OSError:
-        found = None
-    return found or f"cannot be opened ({exc.strerror})"
+    open file to be a regular file (dump/files.open_folder_entry) with one name."""
+    source = _files.open_folder_entry(folder, path, _not_ours)
+    links = os.fstat(source.fileno()).st_nlink
+    if links > 1:
+        source.close()
+        raise DumpInputError(_not_ours(path, f"a hard link ({links} names for one file)"))
+    return source
 
 
 def _not_ours(path: Path, why: str) -> str:

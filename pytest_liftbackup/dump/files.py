@@ -138,15 +138,27 @@ def open_log(path: Path) -> IO[bytes]:
     return _open_checked(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, owners_of(path.parent), _log_refusal)
 
 
+def open_folder_entry(folder: int, path: Path, refuse: Callable[[Path, str], str]) -> IO[bytes]:
+    """The entry `path.name` of the open folder `folder` (so no link on the way is followed either),
+    opened and checked as `open_entry` opens a file; DumpInputError worded by `refuse` otherwise."""
+    return _open_checked(path, os.O_RDONLY, None, refuse, folder)
+
+
 def _open_checked(
-    path: Path, flags: int, owners: frozenset[int] | None, refuse: Callable[[Path, str], str]
+    path: Path,
+    flags: int,
+    owners: frozenset[int] | None,
+    refuse: Callable[[Path, str], str],
+    folder: int | None = None,
 ) -> IO[bytes]:
     """`path` opened with `flags` (never following a final link, never blocking on a FIFO) and checked
-    on the open descriptor by what_is_wrong; DumpInputError worded by `refuse` otherwise."""
+    on the open descriptor by what_is_wrong; DumpInputError worded by `refuse` otherwise. With
+    `folder` (an open folder's descriptor), its entry `path.name` is opened."""
+    name = path if folder is None else path.name
     try:
-        fd = os.open(path, flags | NO_FOLLOW | _NON_BLOCK | _BINARY, PRIVATE)
+        fd = os.open(name, flags | NO_FOLLOW | _NON_BLOCK | _BINARY, PRIVATE, dir_fd=folder)
     except OSError as exc:
-        raise DumpInputError(refuse(path, _unopened(path, exc))) from None
+        raise DumpInputError(refuse(path, _unopened(name, exc, folder))) from None
     try:
         if wrong := what_is_wrong(os.fstat(fd), owners):
             raise DumpInputError(refuse(path, wrong))
@@ -158,10 +170,11 @@ def _open_checked(
         raise
 
 
-def _unopened(path: Path, exc: OSError) -> str:
-    """Why `path` could not be opened: what it is (a link, a FIFO without a reader), else the error."""
+def _unopened(path: Path | str, exc: OSError, folder: int | None = None) -> str:
+    """Why `path` (in the open `folder`, if given) could not be opened: what it is (a link, a FIFO
+    without a reader), else the error."""
     try:
-        found = what_is_wrong(os.lstat(path), None)
+        found = what_is_wrong(os.lstat(path, dir_fd=folder), None)
     except OSError:
         found = None
     return found or f"cannot be opened ({exc.strerror})"
