@@ -40,6 +40,7 @@ from pytest_liftbackup.dump.locate import locate
 from pytest_liftbackup.dump.sql_script import Statement
 from pytest_liftbackup.report.verdict import Verdict
 from pytest_liftbackup.restore import owners as _owners
+from pytest_liftbackup.restore.engine import ARCHIVE_EXPANSION
 from pytest_liftbackup.restore.limits import human_size
 from pytest_liftbackup.server import live
 from pytest_liftbackup.server.kept_names import Kept, age
@@ -192,12 +193,10 @@ def restore_main(
     told first (the kept name and the undo must reach the user whatever follows) and nothing raises
     any more: a later failure is one of the result's warnings."""
     checks = load_checks(request.checks, request.migrations)  # read once: for step 1 and step 4
-    expanded = [0]
+    expanded: list[int] = []
 
     def room(info: DumpInfo) -> None:  # refused before the long work, too
-        expanded[0] = expanded_size(info, request.config.limits.max_bytes(info.size))
-        if unknown := check_space(target, expanded[0]):
-            on_warning(unknown)
+        expanded.append(check_room(request, target, info, on_warning))
 
     with (
         verified_backup(request, target.database, checks, on_step, room) as (info, facts),
@@ -310,16 +309,20 @@ def _warn_on_failure(result: MainRestoreResult, what: str, step: Callable[[], An
         result.warnings.append(f"{what}: {exc}")
 
 
-def room_check(request: MainRestore, target: Target, info: DumpInfo) -> str | None:
-    """For --dry-run: the room check step 1 begins with (refused alike), or its warning."""
-    return check_space(target, expanded_size(info, request.config.limits.max_bytes(info.size)))
+def check_room(request: MainRestore, target: Target, info: DumpInfo, on_warning: Callable[[str], Any]) -> int:
+    """The room check step 1 begins with (a restore's and --dry-run's): refused, or `on_warning` told
+    it could not be made; what the backup expands to, for the check again before step 4."""
+    expanded = expanded_size(info, request.config.limits.max_bytes(info.size))
+    if unknown := check_space(target, expanded):
+        on_warning(unknown)
+    return expanded
 
 
 def expanded_size(info: DumpInfo, budget: int) -> int:
     """About what the backup expands to while it is restored, as the restore engine estimates it: a
     plain dump's SQL text (counted through its compression, up to `budget`), three times an archive."""
     if not info.is_plain:
-        return info.size * 3
+        return info.size * ARCHIVE_EXPANSION
     if info.extras.get("outer", "none") == "none":
         return info.size
     counted = 0

@@ -21,11 +21,11 @@ from pytest_liftbackup.api.main_restore import (
     MainRestoreResult,
     Target,
     VerificationFailed,
+    check_room,
     do_rollback,
     plan_rollback,
     preflight,
     restore_main,
-    room_check,
     verified_backup,
 )
 from pytest_liftbackup.cli._console import Console, Exit, Refused
@@ -116,13 +116,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return Exit.BAD_INPUT
     target = preflight(request)
     leftovers = report_leftovers(console, target)
-    plan = _plan(request, target.database, _restored_as(request, target.user))
+    restored_as = _restored_as(request, target.user)
+    plan = _plan(request, target.database, restored_as)
     if args.dry_run:
         return _dry_run(request, target, plan, console, leftovers)
     action = (
         f"restore {args.dump.name} into {target.database}"
         + (f" (tables {', '.join(args.table)})" if args.table else "")
-        + f", restored {_restored_as(request, target.user)}"
+        + f", restored {restored_as}"
     )
     if not args.yes and not sys.stdin.isatty():  # refused before anything runs; asked after step 1
         raise Refused(f"{action} needs a confirmation: run it on a terminal, or pass --yes in scripts")
@@ -221,8 +222,7 @@ def _dry_run(
     database = target.database
 
     def room(info: Any) -> None:
-        if unchecked := room_check(request, target, info):
-            console.problem(unchecked)
+        check_room(request, target, info, console.problem)
 
     for line in plan:
         console.say(line)

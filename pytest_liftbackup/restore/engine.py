@@ -181,6 +181,10 @@ class RestoreOptions:
     progress: Callable[[Progress], None] | None = None
 
 
+# What an archive is taken to expand to while restored, in multiples of its size (its data is compressed).
+ARCHIVE_EXPANSION = 3
+
+
 @dataclass
 class _Read:
     """A dump read and checked before any server is asked for: what restoring it needs."""
@@ -225,7 +229,8 @@ def _read(
     except BaseException:
         access.discard()
         raise
-    return _Read(plan.roles, info.size * 3, plan.wanted_extensions, plan.shape, access=access, plan=plan)
+    expanded = info.size * ARCHIVE_EXPANSION
+    return _Read(plan.roles, expanded, plan.wanted_extensions, plan.shape, access=access, plan=plan)
 
 
 def _run(
