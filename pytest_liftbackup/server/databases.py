@@ -173,6 +173,29 @@ def new_database(
     return warnings
 
 
+# The advisory-lock class of liftbackup's claims on the databases it makes on a server it shares
+# (server/existing, server/target): a run's session holds one per database for its life, and lets go
+# when the process ends however it ends, so a later run tells a killed run's database from a live one's.
+CLAIMS = 0x6C6966
+
+
+def claim(conn: psycopg.Connection[Any], name: str) -> None:
+    """Claim `name` for the life of `conn`'s session (waiting while another run holds it)."""
+    conn.execute("SELECT pg_catalog.pg_advisory_lock(%s, pg_catalog.hashtext(%s))", (CLAIMS, name))
+
+
+def try_claim(conn: psycopg.Connection[Any], name: str) -> bool:
+    """Claim `name` unless a live run holds it; True when claimed here."""
+    row = conn.execute(
+        "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (CLAIMS, name)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def unclaim(conn: psycopg.Connection[Any], name: str) -> None:
+    conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (CLAIMS, name))
+
+
 def left_prepared(admin: Mapping[str, str], name: str, role: str = "") -> list[str]:
     """The restore is over: what the dump left prepared (in its database, or as its role) is rolled
     back, as `warning:` lines; the visible data are the same (a prepared transaction's are invisible)."""

@@ -24,6 +24,7 @@ from pytest_liftbackup.server.database_shape import DatabaseShape, ShapeError
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
     Database,
+    claim,
     conninfo_from,
     database_name,
     drop_database,
@@ -35,9 +36,10 @@ from pytest_liftbackup.server.databases import (
     reset_settings,
     roll_back_prepared,
     server_version_of,
+    try_claim,
+    unclaim,
 )
 
-_CLAIM = 0x6C6966  # the advisory-lock class of liftbackup's claims on its databases
 _KEPT = "kept by liftbackup on purpose"
 # The restore roles _new_role makes (named like their database: see databases.database_name).
 _OUR_ROLE = "^liftbackup_(?!restorer_)[a-z0-9_]+_[0-9a-f]{8}$"
@@ -84,9 +86,7 @@ class ExistingServer:
         """`owner` and `roles` are not used: no role of the dump is created on a shared server.
         `shape`: the encoding and locale the dump's CREATE DATABASE asks for (see server/database_shape)."""
         name = database_name(hint)
-        self._claims.execute(
-            "SELECT pg_catalog.pg_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-        )
+        claim(self._claims, name)
         if trusted:
             warnings = new_database(self._admin, name, self._admin["user"], [], shape)
             login = self.admin_conninfo(name)
@@ -174,9 +174,7 @@ class ExistingServer:
         if with_role:
             with elevated(self._admin) as conn:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-        self._claims.execute(
-            "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-        )
+        unclaim(self._claims, name)
         return rolled_back
 
     def _reap(self) -> list[str]:
@@ -211,17 +209,12 @@ class ExistingServer:
         ).fetchall()
         found = []
         for name, has_role, is_database in rows:
-            claimed = self._claims.execute(
-                "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-            ).fetchone()
-            if claimed and claimed[0]:  # else a live run's
+            if try_claim(self._claims, name):  # else a live run's
                 found.append((str(name), bool(has_role), bool(is_database)))
         return found
 
     def _unclaim(self, name: str) -> None:
-        self._claims.execute(
-            "SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-        )
+        unclaim(self._claims, name)
 
     def close(self) -> None:
         """Nothing to stop: databases are dropped one by one by the session; the claims go."""

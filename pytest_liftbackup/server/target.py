@@ -30,6 +30,7 @@ from pytest_liftbackup.server.database_shape import DatabaseShape
 from pytest_liftbackup.server.databases import (
     READ_ONLY_OPTIONS,
     Database,
+    claim,
     elevated,
     is_superuser,
     left_prepared,
@@ -37,6 +38,8 @@ from pytest_liftbackup.server.databases import (
     reset_settings,
     roll_back_prepared,
     server_version_of,
+    try_claim,
+    unclaim,
 )
 from pytest_liftbackup.server.kept_names import (
     PRE_RESTORE,
@@ -51,9 +54,6 @@ from pytest_liftbackup.server.kept_names import (
     now_utc,
 )
 
-# The advisory-lock class of liftbackup's claims on its databases (as server/existing.py claims its own):
-# a run holds one on its staging database's name for as long as it lives.
-_CLAIM = 0x6C6966
 _STAGING_ROLE = re.compile(r"^liftbackup_staging_[0-9a-f]{8}$")
 _STAMP = re.compile(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})")
 _LOCAL_HOSTS = ("localhost",)
@@ -556,9 +556,7 @@ class Target:
         live one's."""
         if self._claims is None:
             self._claims = elevated({**self._admin, "application_name": "liftbackup"})
-        self._claims.execute(
-            "SELECT pg_catalog.pg_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-        )
+        claim(self._claims, name)
 
     def leftover_staging(self) -> list[Leftover]:
         """Every staging database on the server (ours by name) that no live run claims."""
@@ -657,12 +655,9 @@ def _sessions_on(conn: psycopg.Connection[Any], database: str) -> list[Session]:
 
 def _unclaimed(conn: psycopg.Connection[Any], name: str) -> bool:
     """No live run holds the claim on `name` (taken and let go at once: a probe, not a claim)."""
-    row = conn.execute(
-        "SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name)
-    ).fetchone()
-    if not (row and row[0]):
+    if not try_claim(conn, name):
         return False
-    conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))", (_CLAIM, name))
+    unclaim(conn, name)
     return True
 
 
