@@ -54,7 +54,7 @@ from pytest_liftbackup.server.kept_names import (
     now_utc,
 )
 
-_STAGING_ROLE = re.compile(r"^liftbackup_staging_[0-9a-f]{8}$")
+_STAGING_ROLE = re.compile(rf"^{re.escape(staging_role.PREFIX)}[0-9a-f]{{8}}$")  # as create_role names them
 _STAMP = re.compile(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})")
 _LOCAL_HOSTS = ("localhost",)
 
